@@ -135,6 +135,9 @@ const (
 	CodeLocalBudget      = "LOCAL_HOURLY_BUDGET" // the client's own budget stopped the call before BILL did
 	CodeTransport        = "TRANSPORT"           // no answer: connection reset, timeout, refused
 	CodeUndecidedOutcome = "OUTCOME_UNKNOWN"     // a write's answer was lost and reconciliation could not tell
+	CodeLocalInput       = "LOCAL_INVALID_INPUT" // the client refused the input before sending it (bad id, bad page size)
+	CodeBadResponse      = "LOCAL_BAD_RESPONSE"  // the answer was not a BILL envelope (not JSON, truncated, wrong shape)
+	CodeCanceled         = "LOCAL_CANCELED"      // the caller's context ended before the call finished
 )
 
 // ClassOf classifies a BDC code and HTTP status.
@@ -150,8 +153,12 @@ func ClassOf(code string, httpStatus int) Class {
 		return ClassConcurrency
 	case CodeSystemError, CodeUnknownError:
 		return ClassServer
-	case CodeTransport:
+	case CodeTransport, CodeUndecidedOutcome:
 		return ClassTransport
+	case CodeBadResponse:
+		return ClassServer
+	case CodeCanceled:
+		return ClassUnknown
 	}
 	if httpStatus >= 500 {
 		return ClassServer

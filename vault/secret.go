@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"crypto/subtle"
 	"fmt"
 
 	"github.com/rs/zerolog"
@@ -16,23 +17,41 @@ const Redacted = "[REDACTED]"
 // marshalling. The raw value is read only through Reveal, which exists for
 // the one place that must send it: billapi's form encoding of a request (and
 // the vault's own encrypted file).
+//
+// The value sits behind a pointer: when fmt prints a struct that holds a
+// Secret in an unexported field, it cannot call Format through reflection
+// and would print a plain string field verbatim; a pointer prints as an
+// address. Compare Secrets with Equal, never ==.
 type Secret struct {
-	v string
+	p *string
 }
 
 // NewSecret wraps a raw credential value.
-func NewSecret(raw string) Secret { return Secret{v: raw} }
+func NewSecret(raw string) Secret {
+	if raw == "" {
+		return Secret{}
+	}
+	return Secret{p: &raw}
+}
 
 // Reveal returns the raw value. Call it only where the value leaves the
 // process for its rightful destination (the request body sent to BILL, the
 // encrypted vault file). Never pass its result to fmt, a logger or an error.
-func (s Secret) Reveal() string { return s.v }
+func (s Secret) Reveal() string {
+	if s.p == nil {
+		return ""
+	}
+	return *s.p
+}
 
 // IsZero reports whether the secret is empty.
-func (s Secret) IsZero() bool { return s.v == "" }
+func (s Secret) IsZero() bool { return s.p == nil || *s.p == "" }
 
-// Equal reports whether two secrets hold the same value, without revealing either.
-func (s Secret) Equal(o Secret) bool { return s.v == o.v }
+// Equal reports whether two secrets hold the same value, without revealing
+// either; the comparison takes time independent of where they differ.
+func (s Secret) Equal(o Secret) bool {
+	return subtle.ConstantTimeCompare([]byte(s.Reveal()), []byte(o.Reveal())) == 1
+}
 
 // String implements fmt.Stringer and always returns [REDACTED].
 func (s Secret) String() string { return Redacted }

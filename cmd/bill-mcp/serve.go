@@ -2,10 +2,234 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"net"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/bill-mcp/bill-mcp/billapi"
+	"github.com/bill-mcp/bill-mcp/billapi/emulator"
+	"github.com/bill-mcp/bill-mcp/internal/credentials"
+	"github.com/bill-mcp/bill-mcp/internal/hardening"
+	"github.com/bill-mcp/bill-mcp/internal/httpauth"
+	"github.com/bill-mcp/bill-mcp/internal/logging"
+	"github.com/bill-mcp/bill-mcp/internal/server"
+	"github.com/bill-mcp/bill-mcp/tools"
+	"github.com/bill-mcp/bill-mcp/vault"
 )
 
-// runServe is a stub; its owner replaces this file.
+// serveFlags are serve's command line.
+type serveFlags struct {
+	transport   string
+	addr        string
+	profile     string
+	credentials string
+	emulator    bool
+	baseURL     string
+	readOnly    bool
+	toolsets    []string
+	maxInFlight int
+	logFormat   string
+	logLevel    string
+}
+
+func parseServeFlags(args []string, s stdio) (serveFlags, error) {
+	var f serveFlags
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&f.transport, "transport", server.TransportStdio, "stdio, sse or http")
+	fs.StringVar(&f.addr, "addr", server.DefaultAddr, "listen address of the sse and http transports")
+	fs.StringVar(&f.profile, "profile", "", "vault profile (default $BILL_MCP_PROFILE, else default)")
+	fs.StringVar(&f.credentials, "credentials", "", "env: read BILL_DEV_KEY, BILL_USERNAME, BILL_PASSWORD, BILL_ORG_ID, BILL_ENV")
+	fs.BoolVar(&f.emulator, "emulator", false, "serve against an in-process emulator with its demo identity")
+	fs.StringVar(&f.baseURL, "base-url", "", "BILL v2 base URL override (default $BILL_BASE_URL)")
+	fs.BoolVar(&f.readOnly, "read-only", false, "offer and allow only tools that read")
+	toolsets := fs.String("toolsets", "all", "comma-separated toolsets: customers, contacts, bank_accounts, or all")
+	fs.IntVar(&f.maxInFlight, "max-in-flight", 1, "BILL requests in flight at once, 1..3")
+	fs.StringVar(&f.logFormat, "log-format", "json", "json or console (logs go to stderr)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "trace, debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(s.Out, usage)
+			return f, flag.ErrHelp
+		}
+		return f, fmt.Errorf("%v: %w", err, errUsage)
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("unexpected argument %q (serve takes only flags): %w", fs.Arg(0), errUsage)
+	}
+	switch f.transport {
+	case server.TransportStdio, server.TransportSSE, server.TransportHTTP:
+	default:
+		return f, fmt.Errorf("--transport %q: use stdio, sse or http: %w", f.transport, errUsage)
+	}
+	if f.maxInFlight < 1 || f.maxInFlight > billapi.MaxInFlightLimit {
+		return f, fmt.Errorf("--max-in-flight %d: use 1 to %d (BILL allows %d requests in flight): %w", f.maxInFlight, billapi.MaxInFlightLimit, billapi.MaxInFlightLimit, errUsage)
+	}
+	if f.credentials != "" && f.credentials != "env" {
+		return f, fmt.Errorf("--credentials %q: the only value is env (or use --profile): %w", f.credentials, errUsage)
+	}
+	if f.credentials == "env" && f.profile != "" {
+		return f, fmt.Errorf("choose one credential source: --profile or --credentials env, not both: %w", errUsage)
+	}
+	if f.emulator && (f.profile != "" || f.credentials != "" || f.baseURL != "") {
+		return f, fmt.Errorf("--emulator uses the emulator's demo identity and address; drop --profile, --credentials and --base-url: %w", errUsage)
+	}
+	switch f.logFormat {
+	case "json", "console":
+	default:
+		return f, fmt.Errorf("--log-format %q: use json or console: %w", f.logFormat, errUsage)
+	}
+	if _, err := zerolog.ParseLevel(strings.ToLower(f.logLevel)); err != nil || f.logLevel == "" {
+		return f, fmt.Errorf("--log-level %q: use trace, debug, info, warn or error: %w", f.logLevel, errUsage)
+	}
+	sets, err := tools.ParseToolsets(*toolsets)
+	if err != nil {
+		return f, fmt.Errorf("--toolsets: %v: %w", err, errUsage)
+	}
+	f.toolsets = sets
+	return f, nil
+}
+
+// runServe runs the MCP server until ctx ends (or, on stdio, stdin closes).
 func runServe(ctx context.Context, args []string, s stdio) error {
-	return fmt.Errorf("not implemented yet: %w", errUsage)
+	f, err := parseServeFlags(args, s)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := hardening.NonDumpable(); err != nil {
+		return fmt.Errorf("harden process: %w", err)
+	}
+	redactor := logging.NewRedactingWriter(s.Err)
+	logger, err := logging.New(redactor, f.logFormat, f.logLevel)
+	if err != nil {
+		return fmt.Errorf("%v: %w", err, errUsage)
+	}
+
+	var (
+		creds   billapi.Credentials
+		baseURL string
+		store   billapi.SessionStore
+		source  string
+	)
+	if f.emulator {
+		url, _, stop, err := emulator.Start(ctx, "127.0.0.1:0", emulator.Config{})
+		if err != nil {
+			return fmt.Errorf("start the emulator: %w", err)
+		}
+		defer stop()
+		id := emulator.DemoIdentity()
+		creds = billapi.Credentials{
+			DevKey:   vault.NewSecret(id.DevKey),
+			UserName: vault.NewSecret(id.UserName),
+			Password: vault.NewSecret(id.Password),
+			OrgID:    id.OrgID,
+		}
+		redactor.Add(creds.DevKey, creds.UserName, creds.Password)
+		baseURL, source = url, "emulator demo identity"
+		logger.Warn().Str("base_url", url).Msg("serving against the in-process bill-mcp emulator, NOT BILL: data lives in memory and is lost when the server stops")
+	} else {
+		res, err := credentials.Resolve(ctx, credentials.Options{
+			Profile:  f.profile,
+			Env:      f.credentials == "env",
+			BaseURL:  f.baseURL,
+			Getenv:   s.Getenv,
+			Redactor: redactor,
+		})
+		if err != nil {
+			return fmt.Errorf("credentials: %w", err)
+		}
+		creds, baseURL, store, source = res.Credentials, res.BaseURL, res.SessionStore, res.Source
+	}
+
+	client, err := billapi.New(billapi.Config{
+		BaseURL:      baseURL,
+		Credentials:  creds,
+		MaxInFlight:  f.maxInFlight,
+		SessionStore: store,
+		Logger:       &logger,
+	})
+	if err != nil {
+		return fmt.Errorf("BILL client: %w", err)
+	}
+	srv, err := server.New(server.Options{
+		Client:   client,
+		Version:  version,
+		Toolsets: f.toolsets,
+		ReadOnly: f.readOnly,
+		Emulator: f.emulator,
+		Logger:   logger,
+	})
+	if err != nil {
+		return err
+	}
+	logger.Info().
+		Str("version", version).
+		Str("transport", f.transport).
+		Strs("toolsets", f.toolsets).
+		Bool("read_only", f.readOnly).
+		Str("credentials", source).
+		Str("base_url", baseURL).
+		Int("max_in_flight", f.maxInFlight).
+		Msg("bill-mcp serving")
+
+	if f.transport == server.TransportStdio {
+		return server.ServeStdio(ctx, srv, s.In, s.Out, logger)
+	}
+	token, err := bearerToken(f.emulator, redactor, s)
+	if err != nil {
+		return err
+	}
+	if host, _, err := net.SplitHostPort(f.addr); err == nil && !isLoopback(host) {
+		logger.Warn().Str("addr", f.addr).Msg("listening beyond this machine: every request still needs the bearer token, but prefer 127.0.0.1 behind a TLS proxy")
+	}
+	return server.ServeHTTP(ctx, srv, server.HTTPOptions{
+		Transport: f.transport,
+		Addr:      f.addr,
+		Token:     token,
+		Logger:    logger,
+		Ready: func(a net.Addr) {
+			path := server.PathStreamable
+			if f.transport == server.TransportSSE {
+				path = server.PathSSE
+			}
+			logger.Info().Str("url", "http://"+a.String()+path).Msg("listening")
+		},
+	})
+}
+
+// bearerToken loads the HTTP transports' token. With --emulator and none
+// configured it makes one for this run and prints it on stderr, the one
+// place a secret is shown: the user needs it to connect a client.
+func bearerToken(emu bool, redactor *logging.RedactingWriter, s stdio) (vault.Secret, error) {
+	token, err := httpauth.LoadToken(s.Getenv)
+	if err == nil {
+		redactor.Add(token)
+		return token, nil
+	}
+	if !emu || !errors.Is(err, httpauth.ErrNoToken) {
+		return vault.Secret{}, fmt.Errorf("bearer token: %w", err)
+	}
+	token, err = httpauth.NewToken()
+	if err != nil {
+		return vault.Secret{}, fmt.Errorf("make a bearer token: %w", err)
+	}
+	fmt.Fprintf(s.Err, "bearer token for this run: %s\n", token.Reveal())
+	redactor.Add(token)
+	return token, nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -2,10 +2,64 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/bill-mcp/bill-mcp/tools"
 )
 
-// runTools is a stub; its owner replaces this file.
-func runTools(ctx context.Context, args []string, s stdio) error {
-	return fmt.Errorf("not implemented yet: %w", errUsage)
+// runTools prints the tool catalogue (no credentials needed): a plain
+// table by default, JSON with --json, or with --markdown exactly the table
+// README.md holds between <!-- tools:begin --> and <!-- tools:end -->.
+func runTools(_ context.Context, args []string, s stdio) error {
+	fs := flag.NewFlagSet("tools", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	asJSON := fs.Bool("json", false, "print JSON")
+	asMarkdown := fs.Bool("markdown", false, "print the README's markdown table")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(s.Out, usage)
+			return nil
+		}
+		return fmt.Errorf("%v: %w", err, errUsage)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (tools takes --json or --markdown): %w", fs.Arg(0), errUsage)
+	}
+	if *asJSON && *asMarkdown {
+		return fmt.Errorf("choose one of --json and --markdown: %w", errUsage)
+	}
+	switch {
+	case *asJSON:
+		raw, err := tools.CatalogueJSON()
+		if err != nil {
+			return err
+		}
+		_, err = s.Out.Write(raw)
+		return err
+	case *asMarkdown:
+		md, err := tools.CatalogueMarkdown()
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(s.Out, md)
+		return err
+	}
+	entries, err := tools.Catalogue()
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TOOL\tTOOLSET\tREAD-ONLY\tTITLE\tDESCRIPTION")
+	for _, e := range entries {
+		ro := "no"
+		if e.ReadOnly {
+			ro = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Name, e.Toolset, ro, e.Title, e.Description)
+	}
+	return tw.Flush()
 }

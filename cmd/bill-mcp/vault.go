@@ -1,11 +1,525 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/bill-mcp/bill-mcp/internal/httpauth"
+	"github.com/bill-mcp/bill-mcp/vault"
 )
 
-// runVault is a stub; its owner replaces this file.
+const vaultUsage = `Usage:
+  bill-mcp vault init                  create the vault (refuses to replace one)
+  bill-mcp vault set PROFILE [--user U] [--org-id O] [--env sandbox|production]
+                                       add or change a profile; secrets come from a
+                                       hidden prompt, or from stdin as KEY=VALUE lines:
+                                         devKey=...  userName=...  password=...
+                                         orgId=...   environment=sandbox|production
+                                       fields not given keep their current value
+  bill-mcp vault get PROFILE           show a profile, secrets masked
+  bill-mcp vault list                  list profiles
+  bill-mcp vault rm PROFILE            delete a profile and its cached session
+  bill-mcp vault status                key source, paths, permissions, counts
+  bill-mcp vault token                 make the HTTP bearer token, store it, print it once
+
+The vault is in $BILL_MCP_VAULT_DIR, else your config directory under bill-mcp.
+Its key: the file named by $BILL_MCP_VAULT_PASSPHRASE_FILE, else
+$BILL_MCP_VAULT_PASSPHRASE, else a key in the OS keyring.
+`
+
+// stdinFields are the KEY=VALUE names `vault set` reads, in prompt order.
+var stdinFields = []string{"devKey", "userName", "password", "orgId", "environment"}
+
+// maxStdin bounds what `vault set` reads from a pipe.
+const maxStdin = 64 << 10
+
+// runVault runs `bill-mcp vault ...`.
 func runVault(ctx context.Context, args []string, s stdio) error {
-	return fmt.Errorf("not implemented yet: %w", errUsage)
+	return runVaultWith(ctx, args, s, vault.Options{Getenv: s.Getenv})
+}
+
+// runVaultWith is runVault with the vault's options exposed for tests.
+func runVaultWith(ctx context.Context, args []string, s stdio, o vault.Options) error {
+	if len(args) == 0 {
+		fmt.Fprint(s.Err, vaultUsage)
+		return fmt.Errorf("missing vault command: %w", errUsage)
+	}
+	if o.Getenv == nil {
+		o.Getenv = s.Getenv
+	}
+	cmd, rest := args[0], args[1:]
+	if cmd == "help" || cmd == "-h" || cmd == "--help" {
+		fmt.Fprint(s.Out, vaultUsage)
+		return nil
+	}
+	v, err := vault.Open(o)
+	if err != nil {
+		return err
+	}
+	switch cmd {
+	case "init":
+		return vaultInit(ctx, v, rest, s)
+	case "set":
+		return vaultSet(ctx, v, rest, s)
+	case "get":
+		return vaultGet(ctx, v, rest, s)
+	case "list", "ls":
+		return vaultList(ctx, v, rest, s)
+	case "rm", "remove":
+		return vaultRemove(ctx, v, rest, s)
+	case "status":
+		return vaultStatus(ctx, v, rest, s)
+	case "token":
+		return vaultToken(ctx, v, rest, s)
+	default:
+		fmt.Fprint(s.Err, vaultUsage)
+		return fmt.Errorf("unknown vault command %q: %w", cmd, errUsage)
+	}
+}
+
+// noArgs rejects arguments to commands that take none.
+func noArgs(cmd string, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("vault %s takes no arguments (got %q): %w", cmd, args[0], errUsage)
+	}
+	return nil
+}
+
+// profileArg takes the one PROFILE argument.
+func profileArg(cmd string, args []string) (string, error) {
+	if len(args) != 1 {
+		return "", fmt.Errorf("usage: bill-mcp vault %s PROFILE: %w", cmd, errUsage)
+	}
+	if err := vault.ValidateProfileName(args[0]); err != nil {
+		return "", fmt.Errorf("%w: %w", err, errUsage)
+	}
+	return args[0], nil
+}
+
+// usageIfInvalid turns a validation failure into a usage error (exit 2).
+func usageIfInvalid(err error) error {
+	if errors.Is(err, vault.ErrInvalidProfile) {
+		return fmt.Errorf("%w: %w", err, errUsage)
+	}
+	return err
+}
+
+func vaultInit(ctx context.Context, v *vault.Vault, args []string, s stdio) error {
+	if err := noArgs("init", args); err != nil {
+		return err
+	}
+	if err := v.Init(ctx); err != nil {
+		return err
+	}
+	src, _ := v.KeySource()
+	fmt.Fprintf(s.Out, "created vault %s\nkey: %s\nnext: bill-mcp vault set default\n", v.Path(), src)
+	return nil
+}
+
+// setInput is what `vault set` gathered; a nil entry was not given.
+type setInput map[string]*string
+
+func vaultSet(ctx context.Context, v *vault.Vault, args []string, s stdio) error {
+	fl := flag.NewFlagSet("vault set", flag.ContinueOnError)
+	fl.SetOutput(io.Discard) // the returned error says it all
+	// Only non-secret fields have flags; flag name -> profile field.
+	flagFields := map[string]string{"user": "userName", "org-id": "orgId", "env": "environment"}
+	fl.String("user", "", "BILL userName (login email)")
+	fl.String("org-id", "", "BILL orgId (starts with 008)")
+	fl.String("env", "", "sandbox or production")
+	fl.Usage = func() {}
+	var name string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	if err := fl.Parse(args); errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(s.Out, vaultUsage)
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("%w (secrets are never taken as flags: give devKey and password on stdin or at the prompt): %w", err, errUsage)
+	}
+	if name == "" && fl.NArg() > 0 {
+		name = fl.Arg(0)
+		if err := fl.Parse(fl.Args()[1:]); err != nil {
+			return fmt.Errorf("%w: %w", err, errUsage)
+		}
+	}
+	if fl.NArg() > 0 {
+		return fmt.Errorf("vault set: unexpected argument %q (only PROFILE and flags): %w", fl.Arg(0), errUsage)
+	}
+	name, err := profileArg("set", []string{name})
+	if err != nil {
+		return err
+	}
+	flags := setInput{}
+	fl.Visit(func(f *flag.Flag) {
+		val := f.Value.String()
+		flags[flagFields[f.Name]] = &val
+	})
+
+	var in setInput
+	if f, ok := s.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		cur, exists, err := currentProfile(ctx, v, name)
+		if err != nil {
+			return err
+		}
+		in, err = promptProfile(f, s.Err, name, cur, exists, flags)
+		if err != nil {
+			return err
+		}
+	} else {
+		in, err = readKeyValues(s.In)
+		if err != nil {
+			return err
+		}
+	}
+	for k, val := range flags {
+		if in[k] != nil {
+			return fmt.Errorf("vault set: %s given both as a flag and on stdin; give it once: %w", k, errUsage)
+		}
+		in[k] = val
+	}
+	created := false
+	err = v.EditProfile(ctx, name, func(p vault.Profile, exists bool) (vault.Profile, error) {
+		created = !exists
+		if !exists {
+			p.Environment = vault.Sandbox
+		}
+		return applyInput(p, in)
+	})
+	if err != nil {
+		return usageIfInvalid(err)
+	}
+	p, err := v.Profile(ctx, name)
+	if err != nil {
+		return err
+	}
+	verb := "updated"
+	if created {
+		verb = "created"
+	}
+	fmt.Fprintf(s.Out, "%s profile %s (%s, orgId %s)\n", verb, name, p.Environment, p.OrgID)
+	return nil
+}
+
+// currentProfile reads the profile if it exists.
+func currentProfile(ctx context.Context, v *vault.Vault, name string) (vault.Profile, bool, error) {
+	p, err := v.Profile(ctx, name)
+	switch {
+	case errors.Is(err, vault.ErrProfileNotFound):
+		return vault.Profile{}, false, nil
+	case err != nil:
+		return vault.Profile{}, false, err
+	}
+	return p, true, nil
+}
+
+// applyInput sets the fields given in in.
+func applyInput(p vault.Profile, in setInput) (vault.Profile, error) {
+	if v := in["devKey"]; v != nil {
+		p.DevKey = vault.NewSecret(*v)
+	}
+	if v := in["userName"]; v != nil {
+		p.UserName = vault.NewSecret(*v)
+	}
+	if v := in["password"]; v != nil {
+		p.Password = vault.NewSecret(*v)
+	}
+	if v := in["orgId"]; v != nil {
+		p.OrgID = strings.TrimSpace(*v)
+	}
+	if v := in["environment"]; v != nil {
+		e, err := vault.ParseEnvironment(*v)
+		if err != nil {
+			return p, err
+		}
+		p.Environment = e
+	}
+	return p, nil
+}
+
+// readKeyValues reads KEY=VALUE lines (blank lines and # comments
+// skipped). Errors name the line and key, never the value.
+func readKeyValues(r io.Reader) (setInput, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxStdin+1))
+	if err != nil {
+		return nil, fmt.Errorf("read stdin: %w", err)
+	}
+	if len(b) > maxStdin {
+		return nil, fmt.Errorf("stdin is over %d bytes; give KEY=VALUE lines for %s: %w", maxStdin, strings.Join(stdinFields, ", "), errUsage)
+	}
+	in := setInput{}
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSuffix(line, "\r")
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		key, val, ok := strings.Cut(line, "=")
+		key = strings.TrimSpace(key)
+		if !ok {
+			return nil, fmt.Errorf("stdin line %d is not KEY=VALUE (keys: %s): %w", i+1, strings.Join(stdinFields, ", "), errUsage)
+		}
+		known := false
+		for _, f := range stdinFields {
+			if key == f {
+				known = true
+			}
+		}
+		if !known {
+			return nil, fmt.Errorf("stdin line %d: unknown key %q; use %s: %w", i+1, key, strings.Join(stdinFields, ", "), errUsage)
+		}
+		if in[key] != nil {
+			return nil, fmt.Errorf("stdin line %d: %s given twice: %w", i+1, key, errUsage)
+		}
+		in[key] = &val
+	}
+	return in, nil
+}
+
+// promptProfile asks for each field not given by a flag; secrets are read
+// without echo. An empty answer keeps the current value.
+func promptProfile(tty *os.File, out io.Writer, name string, cur vault.Profile, exists bool, flags setInput) (setInput, error) {
+	in := setInput{}
+	if exists {
+		fmt.Fprintf(out, "Changing profile %s; press Enter to keep a current value.\n", name)
+	} else {
+		fmt.Fprintf(out, "New profile %s.\n", name)
+	}
+	fd := int(tty.Fd())
+	for _, f := range stdinFields {
+		if flags[f] != nil {
+			continue
+		}
+		secret := f == "devKey" || f == "password"
+		hint := ""
+		switch {
+		case secret && exists:
+			hint = " (hidden; Enter keeps it)"
+		case secret:
+			hint = " (hidden)"
+		case f == "environment" && !exists:
+			hint = " [sandbox]"
+		case f == "environment":
+			hint = " [" + string(cur.Environment) + "]"
+		case f == "orgId" && exists:
+			hint = " [" + cur.OrgID + "]"
+		case f == "userName" && exists:
+			hint = " [" + maskUser(cur.UserName) + "]"
+		}
+		fmt.Fprintf(out, "%s%s: ", f, hint)
+		var line string
+		if secret {
+			b, err := term.ReadPassword(fd)
+			fmt.Fprintln(out)
+			if err != nil {
+				return nil, fmt.Errorf("read %s: %w", f, err)
+			}
+			line = string(b)
+			clear(b)
+		} else {
+			l, err := readLine(tty)
+			if err != nil {
+				return nil, fmt.Errorf("read %s: %w", f, err)
+			}
+			line = l
+		}
+		if line != "" {
+			in[f] = &line
+		}
+	}
+	return in, nil
+}
+
+// readLine reads up to a newline one byte at a time, so nothing past the
+// line is consumed from the terminal.
+func readLine(r io.Reader) (string, error) {
+	var b bytes.Buffer
+	var c [1]byte
+	for {
+		n, err := r.Read(c[:])
+		if n == 1 {
+			if c[0] == '\n' {
+				return strings.TrimSuffix(b.String(), "\r"), nil
+			}
+			b.WriteByte(c[0])
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return strings.TrimSuffix(b.String(), "\r"), nil
+			}
+			return "", err
+		}
+	}
+}
+
+// maskDevKey shows at most the last 4 characters, and only of a key long
+// enough that 4 characters leave at least 12 hidden.
+func maskDevKey(s vault.Secret) string {
+	v := s.Reveal()
+	if len(v) >= 16 {
+		return "••••" + v[len(v)-4:]
+	}
+	return "••••"
+}
+
+// maskUser keeps enough of a userName to recognise the account: the first
+// two characters and, for an email, the domain.
+func maskUser(s vault.Secret) string {
+	v := s.Reveal()
+	local, domain, isEmail := strings.Cut(v, "@")
+	keep := min(2, len(local)/2)
+	masked := local[:keep] + "•••"
+	if isEmail {
+		masked += "@" + domain
+	}
+	return masked
+}
+
+func vaultGet(ctx context.Context, v *vault.Vault, args []string, s stdio) error {
+	name, err := profileArg("get", args)
+	if err != nil {
+		return err
+	}
+	p, err := v.Profile(ctx, name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.Out, "profile:     %s\nenvironment: %s\norgId:       %s\nuserName:    %s\ndevKey:      %s\npassword:    •••••••• (set)\n",
+		name, p.Environment, p.OrgID, maskUser(p.UserName), maskDevKey(p.DevKey))
+	return nil
+}
+
+func vaultList(ctx context.Context, v *vault.Vault, args []string, s stdio) error {
+	if err := noArgs("list", args); err != nil {
+		return err
+	}
+	ps, err := v.Profiles(ctx)
+	if err != nil {
+		return err
+	}
+	names, err := v.ProfileNames(ctx)
+	if err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		fmt.Fprintln(s.Err, "no profiles yet; add one with: bill-mcp vault set default")
+		return nil
+	}
+	width := 0
+	for _, n := range names {
+		width = max(width, len(n))
+	}
+	for _, n := range names {
+		fmt.Fprintf(s.Out, "%-*s  %-10s  %s\n", width, n, ps[n].Environment, ps[n].OrgID)
+	}
+	return nil
+}
+
+func vaultRemove(ctx context.Context, v *vault.Vault, args []string, s stdio) error {
+	name, err := profileArg("rm", args)
+	if err != nil {
+		return err
+	}
+	if err := v.RemoveProfile(ctx, name); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.Out, "removed profile %s\n", name)
+	return nil
+}
+
+// describePath says whether path exists and its permissions.
+func describePath(path string) string {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return path + " (missing)"
+	case err != nil:
+		return fmt.Sprintf("%s (%v)", path, err)
+	}
+	return fmt.Sprintf("%s (%s %04o)", path, fi.Mode().String(), fi.Mode().Perm())
+}
+
+// vaultStatus prints where things are and which key would be used. It
+// returns an error when an existing vault cannot be opened, so scripts
+// and health checks can rely on its exit status.
+func vaultStatus(ctx context.Context, v *vault.Vault, args []string, s stdio) error {
+	if err := noArgs("status", args); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.Out, "vault directory: %s\n", describePath(v.Dir()))
+	fmt.Fprintf(s.Out, "vault file:      %s\n", describePath(v.Path()))
+	fmt.Fprintf(s.Out, "session caches:  %s\n", describePath(filepath.Join(v.Dir(), "sessions")))
+	src, srcErr := v.KeySource()
+	if srcErr != nil {
+		fmt.Fprintf(s.Out, "key source:      unusable: %v\n", srcErr)
+	} else {
+		fmt.Fprintf(s.Out, "key source:      %s\n", src)
+		if src.Kind == vault.KeyKeyring {
+			if err := v.ProbeKey(ctx); err != nil {
+				fmt.Fprintf(s.Out, "keyring:         %v\n", err)
+			} else {
+				fmt.Fprintln(s.Out, "keyring:         reachable")
+			}
+		}
+	}
+	exists, err := v.Exists()
+	if err != nil {
+		return err
+	}
+	if !exists {
+		fmt.Fprintln(s.Out, "profiles:        none: the vault is not created yet (bill-mcp vault init)")
+		return nil
+	}
+	names, err := v.ProfileNames(ctx)
+	if err != nil {
+		fmt.Fprintln(s.Out, "profiles:        unknown: the vault cannot be opened (below)")
+		return err
+	}
+	fmt.Fprintf(s.Out, "profiles:        %d %s\n", len(names), strings.Join(names, " "))
+	_, hasToken, err := v.HTTPToken(ctx)
+	if err != nil {
+		return err
+	}
+	tok := "none (bill-mcp vault token makes one)"
+	if hasToken {
+		tok = "stored"
+	}
+	fmt.Fprintf(s.Out, "http token:      %s\n", tok)
+	return nil
+}
+
+func vaultToken(ctx context.Context, v *vault.Vault, args []string, s stdio) error {
+	if err := noArgs("token", args); err != nil {
+		return err
+	}
+	_, had, err := v.HTTPToken(ctx)
+	if err != nil {
+		return err
+	}
+	tok, err := httpauth.NewToken()
+	if err != nil {
+		return err
+	}
+	if err := v.SetHTTPToken(ctx, tok); err != nil {
+		return err
+	}
+	// The one place the token is shown: the user copies it into the MCP
+	// client's configuration (Authorization: Bearer ...).
+	fmt.Fprintln(s.Out, tok.Reveal())
+	note := "stored in the vault; give it to your MCP client as \"Authorization: Bearer <token>\". It is not shown again."
+	if had {
+		note += " The previous token no longer works once servers restart."
+	}
+	fmt.Fprintln(s.Err, note)
+	return nil
 }

@@ -1,14 +1,43 @@
 // Package credentials resolves where the server's BILL credentials come
-// from (a vault profile or the environment) into what billapi needs.
-// STUB: the vault work fills this in; keep the signatures.
+// from (a vault profile or the environment) into what billapi needs, and
+// adapts the vault's session cache to billapi's session store.
 package credentials
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
 
 	"github.com/bill-mcp/bill-mcp/billapi"
+	"github.com/bill-mcp/bill-mcp/vault"
 )
+
+// Environment variables read by Resolve.
+const (
+	EnvProfile  = "BILL_MCP_PROFILE"
+	EnvDevKey   = "BILL_DEV_KEY"
+	EnvUserName = "BILL_USERNAME"
+	EnvPassword = "BILL_PASSWORD"
+	EnvOrgID    = "BILL_ORG_ID"
+	EnvBILLEnv  = "BILL_ENV"
+	EnvBaseURL  = "BILL_BASE_URL"
+)
+
+// DefaultProfile is the profile used when neither --profile nor
+// BILL_MCP_PROFILE names one.
+const DefaultProfile = "default"
+
+// ErrMissingEnv means --credentials env was chosen but variables are unset.
+var ErrMissingEnv = errors.New("missing credential environment variables")
+
+// Redactor learns secrets to scrub from log output;
+// *logging.RedactingWriter is one.
+type Redactor interface {
+	Add(secrets ...vault.Secret)
+}
 
 // Options says where to look.
 type Options struct {
@@ -16,6 +45,11 @@ type Options struct {
 	Env     bool                // --credentials env: BILL_DEV_KEY, BILL_USERNAME, BILL_PASSWORD, BILL_ORG_ID, BILL_ENV
 	BaseURL string              // --base-url or BILL_BASE_URL; overrides the environment's host
 	Getenv  func(string) string // os.Getenv in production
+	// Redactor, if set, is taught the credentials and every session id the
+	// session store loads or saves.
+	Redactor Redactor
+	// Vault tunes how the vault is opened (its Getenv defaults to Getenv).
+	Vault vault.Options
 }
 
 // Resolved is what serve hands to billapi.
@@ -24,9 +58,179 @@ type Resolved struct {
 	BaseURL      string
 	SessionStore billapi.SessionStore // nil for --credentials env (in-memory session)
 	Source       string               // "profile NAME" or "environment", for the startup log
+	Environment  vault.Environment    // sandbox or production
 }
 
-// Resolve finds the credentials.
+// Resolve finds the credentials: the vault profile named by o.Profile, else
+// BILL_MCP_PROFILE, else "default"; or, with o.Env, the BILL_* variables
+// (BILL_ENV defaults to sandbox, so reaching production always takes an
+// explicit choice). The base URL is o.BaseURL, else BILL_BASE_URL, else the
+// environment's host; it is never read from the vault.
 func Resolve(ctx context.Context, o Options) (Resolved, error) {
-	return Resolved{}, errors.New("credentials: not implemented yet")
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	var (
+		res Resolved
+		err error
+	)
+	if o.Env {
+		if o.Profile != "" {
+			return Resolved{}, fmt.Errorf("choose one credential source: --profile %s or --credentials env, not both", o.Profile)
+		}
+		res, err = fromEnv(getenv)
+	} else {
+		res, err = fromVault(ctx, o, getenv)
+	}
+	if err != nil {
+		return Resolved{}, err
+	}
+	res.BaseURL, err = baseURL(o.BaseURL, getenv, res.Environment)
+	if err != nil {
+		return Resolved{}, err
+	}
+	if o.Redactor != nil {
+		o.Redactor.Add(res.Credentials.DevKey, res.Credentials.UserName, res.Credentials.Password)
+	}
+	return res, nil
+}
+
+func fromEnv(getenv func(string) string) (Resolved, error) {
+	var missing []string
+	get := func(k string) string {
+		v := getenv(k)
+		if v == "" {
+			missing = append(missing, k)
+		}
+		return v
+	}
+	devKey, user, pass, org := get(EnvDevKey), get(EnvUserName), get(EnvPassword), get(EnvOrgID)
+	if len(missing) > 0 {
+		return Resolved{}, fmt.Errorf("--credentials env needs %s set (missing: %s): %w", strings.Join([]string{EnvDevKey, EnvUserName, EnvPassword, EnvOrgID}, ", "), strings.Join(missing, ", "), ErrMissingEnv)
+	}
+	env := vault.Sandbox
+	if s := getenv(EnvBILLEnv); s != "" {
+		e, err := vault.ParseEnvironment(s)
+		if err != nil {
+			return Resolved{}, fmt.Errorf("%s=%q: use sandbox or production", EnvBILLEnv, s)
+		}
+		env = e
+	}
+	p := vault.Profile{DevKey: vault.NewSecret(devKey), UserName: vault.NewSecret(user), Password: vault.NewSecret(pass), OrgID: org, Environment: env}
+	if err := p.Validate(); err != nil {
+		return Resolved{}, fmt.Errorf("credentials from the environment (%s, %s, %s, %s): %w", EnvDevKey, EnvUserName, EnvPassword, EnvOrgID, err)
+	}
+	return Resolved{Credentials: toCredentials(p), Source: "environment", Environment: env}, nil
+}
+
+func fromVault(ctx context.Context, o Options, getenv func(string) string) (Resolved, error) {
+	name := o.Profile
+	if name == "" {
+		name = getenv(EnvProfile)
+	}
+	if name == "" {
+		name = DefaultProfile
+	}
+	if err := vault.ValidateProfileName(name); err != nil {
+		return Resolved{}, err
+	}
+	vo := o.Vault
+	if vo.Getenv == nil {
+		vo.Getenv = getenv
+	}
+	v, err := vault.Open(vo)
+	if err != nil {
+		return Resolved{}, err
+	}
+	p, err := v.Profile(ctx, name)
+	if err != nil {
+		return Resolved{}, fmt.Errorf("profile %q: %w", name, err)
+	}
+	cache, err := v.SessionCache(name)
+	if err != nil {
+		return Resolved{}, fmt.Errorf("profile %q session cache: %w", name, err)
+	}
+	return Resolved{
+		Credentials:  toCredentials(p),
+		SessionStore: NewSessionStore(cache, o.Redactor),
+		Source:       "profile " + name,
+		Environment:  p.Environment,
+	}, nil
+}
+
+func toCredentials(p vault.Profile) billapi.Credentials {
+	return billapi.Credentials{DevKey: p.DevKey, UserName: p.UserName, Password: p.Password, OrgID: p.OrgID}
+}
+
+// baseURL picks the API base: flag, then BILL_BASE_URL, then the host of env.
+func baseURL(flag string, getenv func(string) string, env vault.Environment) (string, error) {
+	u, from := flag, "--base-url"
+	if u == "" {
+		u, from = getenv(EnvBaseURL), EnvBaseURL
+	}
+	if u == "" {
+		if env == vault.Production {
+			return billapi.ProductionBaseURL, nil
+		}
+		return billapi.SandboxBaseURL, nil
+	}
+	parsed, err := url.Parse(u)
+	if err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" || parsed.User != nil || parsed.RawQuery != "" {
+		return "", fmt.Errorf("%s %q: use an http(s) URL without credentials or query, e.g. http://127.0.0.1:8809/api/v2", from, u)
+	}
+	return strings.TrimRight(u, "/"), nil
+}
+
+// SessionStore adapts a vault session cache to billapi.SessionStore and
+// billapi.LoginLocker.
+type SessionStore struct {
+	cache    *vault.SessionCache
+	redactor Redactor
+}
+
+// NewSessionStore wraps cache; r (may be nil) learns every session id seen.
+func NewSessionStore(cache *vault.SessionCache, r Redactor) *SessionStore {
+	return &SessionStore{cache: cache, redactor: r}
+}
+
+var (
+	_ billapi.SessionStore = (*SessionStore)(nil)
+	_ billapi.LoginLocker  = (*SessionStore)(nil)
+)
+
+func (s *SessionStore) learn(id vault.Secret) {
+	if s.redactor != nil {
+		s.redactor.Add(id)
+	}
+}
+
+// Load returns the cached session, ok=false when there is none.
+func (s *SessionStore) Load(ctx context.Context) (billapi.Session, bool, error) {
+	c, ok, err := s.cache.Load(ctx)
+	if err != nil || !ok {
+		return billapi.Session{}, false, err
+	}
+	s.learn(c.ID)
+	return billapi.Session{ID: c.ID, APIEndPoint: c.APIEndPoint, OrgID: c.OrgID, UsersID: c.UsersID}, true, nil
+}
+
+// Save stores a freshly logged-in session.
+func (s *SessionStore) Save(ctx context.Context, sess billapi.Session) error {
+	s.learn(sess.ID)
+	return s.cache.Save(ctx, toCached(sess))
+}
+
+// Invalidate forgets sess if it is still the stored one.
+func (s *SessionStore) Invalidate(ctx context.Context, sess billapi.Session) error {
+	return s.cache.Invalidate(ctx, toCached(sess))
+}
+
+// LockLogin takes the profile's cross-process login lock.
+func (s *SessionStore) LockLogin(ctx context.Context) (func(), error) {
+	return s.cache.LockLogin(ctx)
+}
+
+func toCached(s billapi.Session) vault.CachedSession {
+	return vault.CachedSession{ID: s.ID, APIEndPoint: s.APIEndPoint, OrgID: s.OrgID, UsersID: s.UsersID}
 }

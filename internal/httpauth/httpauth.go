@@ -1,18 +1,133 @@
 // Package httpauth guards the HTTP and SSE transports with a bearer token.
-// STUB: the vault work fills this in; keep the signatures.
 package httpauth
 
 import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
+	"os"
+	"strings"
 
 	"github.com/bill-mcp/bill-mcp/vault"
 )
 
-// LoadToken finds the bearer token the HTTP transports require, from
-// BILL_MCP_TOKEN_FILE, BILL_MCP_TOKEN, or the vault (made by `bill-mcp vault token`).
+// Environment variables that carry the token.
+const (
+	EnvTokenFile = "BILL_MCP_TOKEN_FILE"
+	EnvToken     = "BILL_MCP_TOKEN"
+)
+
+// ErrNoToken means no token source was found.
+var ErrNoToken = errors.New("no HTTP bearer token")
+
+const noTokenHelp = "HTTP transports need a bearer token: run `bill-mcp vault token` or set " + EnvTokenFile + " (or " + EnvToken + ")"
+
+// LoadToken finds the bearer token the HTTP transports require, in order:
+// the file named by BILL_MCP_TOKEN_FILE (trailing newline trimmed),
+// BILL_MCP_TOKEN, then the token stored in the vault by `bill-mcp vault
+// token` (which needs the vault's key, found the usual way). A token
+// shorter than vault.MinTokenLength is refused.
 func LoadToken(getenv func(string) string) (vault.Secret, error) {
-	return vault.Secret{}, nil
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if p := getenv(EnvTokenFile); p != "" {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return vault.Secret{}, fmt.Errorf("%s=%s: cannot read the token file: %w", EnvTokenFile, p, err)
+		}
+		return checkToken(vault.NewSecret(strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")), EnvTokenFile+"="+p)
+	}
+	if t := getenv(EnvToken); t != "" {
+		return checkToken(vault.NewSecret(t), EnvToken)
+	}
+	v, err := vault.Open(vault.Options{Getenv: getenv})
+	if err != nil {
+		return vault.Secret{}, fmt.Errorf("%s: %w", noTokenHelp, err)
+	}
+	if ok, err := v.Exists(); err != nil || !ok {
+		return vault.Secret{}, fmt.Errorf("%s: %w", noTokenHelp, ErrNoToken)
+	}
+	tok, ok, err := v.HTTPToken(context.Background())
+	switch {
+	case err != nil:
+		return vault.Secret{}, fmt.Errorf("%s; reading the vault failed: %w", noTokenHelp, err)
+	case !ok:
+		return vault.Secret{}, fmt.Errorf("%s: %w", noTokenHelp, ErrNoToken)
+	}
+	return tok, nil
 }
 
-// Middleware answers 401 to any request without "Authorization: Bearer <token>".
-func Middleware(token vault.Secret, next http.Handler) http.Handler { return next }
+func checkToken(t vault.Secret, from string) (vault.Secret, error) {
+	switch {
+	case t.IsZero():
+		return vault.Secret{}, fmt.Errorf("%s is empty; %s: %w", from, noTokenHelp, ErrNoToken)
+	case len(t.Reveal()) < vault.MinTokenLength:
+		return vault.Secret{}, fmt.Errorf("the token from %s is shorter than %d characters; make a strong one with `bill-mcp vault token`", from, vault.MinTokenLength)
+	}
+	return t, nil
+}
+
+// NewToken returns a fresh token: 32 random bytes, base64url without padding.
+func NewToken() (vault.Secret, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return vault.Secret{}, fmt.Errorf("generate token: %w", err)
+	}
+	return vault.NewSecret(base64.RawURLEncoding.EncodeToString(b[:])), nil
+}
+
+// Middleware answers 401 to any request without "Authorization: Bearer
+// <token>" carrying token, with WWW-Authenticate: Bearer and a JSON body.
+// The comparison is constant-time (over SHA-256 digests, so the length
+// does not leak either). A zero token refuses every request: it fails
+// closed. Neither the expected nor the presented token is ever logged or
+// echoed.
+func Middleware(token vault.Secret, next http.Handler) http.Handler {
+	want := sha256.Sum256([]byte(token.Reveal()))
+	zero := token.IsZero()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, present := bearerToken(r.Header.Get("Authorization"))
+		if zero || !present {
+			unauthorized(w, "", "this server requires an Authorization: Bearer token (see `bill-mcp vault token`)")
+			return
+		}
+		sum := sha256.Sum256([]byte(got))
+		if subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			unauthorized(w, "invalid_token", "the bearer token is not valid for this server")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// bearerToken extracts the token from an Authorization header value.
+func bearerToken(h string) (string, bool) {
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
+func unauthorized(w http.ResponseWriter, code, msg string) {
+	challenge := `Bearer realm="bill-mcp"`
+	if code != "" {
+		challenge += `, error="` + code + `"`
+	}
+	w.Header().Set("WWW-Authenticate", challenge)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusUnauthorized)
+	if code == "" {
+		code = "unauthorized"
+	}
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "message": msg})
+}

@@ -1,0 +1,306 @@
+package billapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Exactly-once creates.
+//
+// A create whose answer is lost (connection reset or closed after the
+// request was written, a timeout, BDC_1002, HTTP 5xx, a mangled answer) may
+// or may not have created the record. The client never re-sends it blindly:
+//
+//  1. Before the first send it notes since = now - reconcileMargin (the
+//     margin absorbs clock skew between this machine and BILL; the wall
+//     clock is used, not Config.Now, because it is compared with BILL's).
+//  2. After a lost answer it Lists the entity filtered on
+//     createdTime >= since (BILL's timestamp format, UTC) and, for contacts
+//     and bank accounts, customerId = / in the items' customers, and
+//     matches candidates to the items by key: customer name (trimmed,
+//     case-insensitive; names are unique in BILL); contact customerId +
+//     firstName + lastName + email; bank account customerId + nameOnAccount
+//     + routingNumber + last 4 digits of the (masked) accountNumber.
+//  3. A candidate whose id this client already handed to a caller (it
+//     remembers the ids it created, or claimed by reconciliation, for
+//     knownTTL) is never matched again, and each candidate matches at most
+//     one item, in createdTime order. So two identical contacts created on
+//     purpose, one after the other, are two records and both callers get
+//     their own; and the second create's reconciliation cannot claim the
+//     first's record. The rule cannot tell apart identical records created
+//     at the same moment by another client (or by this client in another
+//     goroutine whose answer is still on the wire): such a record is
+//     indistinguishable and may be claimed.
+//  4. Matched items are done (the caller gets the record as if the answer
+//     had arrived). Unmatched items were not applied and are sent again.
+//     A customer re-sent after a lost answer that BILL refuses as a
+//     duplicate name is reconciled once more: if a matching record created
+//     since `since` exists and is not known, the earlier attempt applied
+//     and that record is the result; otherwise the duplicate error stands.
+//  5. When the reconciliation List itself keeps failing the client answers
+//     CodeUndecidedOutcome: the record may or may not exist. It never guesses.
+
+// reconcileMargin opens the createdTime window before the first send.
+const reconcileMargin = 5 * time.Minute
+
+// knownTTL is how long created ids are remembered; longer than any
+// reconciliation window of a create still in progress.
+const knownTTL = 3 * reconcileMargin
+
+// reconcileTries bounds how often reconciliation repeats its whole List
+// (each List already retries transient failures itself).
+const reconcileTries = 3
+
+// knownIDs remembers ids this client created or claimed recently.
+type knownIDs struct {
+	mu       sync.Mutex
+	ids      map[string]time.Time
+	lastTrim time.Time
+}
+
+func newKnownIDs() *knownIDs { return &knownIDs{ids: make(map[string]time.Time)} }
+
+// addLocked records id; k.mu must be held.
+func (k *knownIDs) addLocked(id string, now time.Time) {
+	k.ids[id] = now
+	if now.Sub(k.lastTrim) > time.Minute {
+		k.lastTrim = now
+		for id, t := range k.ids {
+			if now.Sub(t) > knownTTL {
+				delete(k.ids, id)
+			}
+		}
+	}
+}
+
+// add records ids handed to callers.
+func (k *knownIDs) add(ids ...string) {
+	now := time.Now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, id := range ids {
+		if id != "" {
+			k.addLocked(id, now)
+		}
+	}
+}
+
+// sendFunc sends one batch of creates. It returns one outcome per object,
+// or an error for the whole batch (*lostAnswer when it may have applied).
+type sendFunc[T any] func(ctx context.Context, objs []T) ([]outcome[T], error)
+
+// createReconciled creates objs (already prepared for the wire) through
+// send, reconciling lost answers as described above. It returns one
+// outcome per object, and a non-nil error only when the failure will fail
+// every later call too (see isFatal), which bulk callers propagate.
+func createReconciled[T any](ctx context.Context, c *Client, k kind[T], op string, objs []T, send sendFunc[T]) ([]outcome[T], error) {
+	out := make([]outcome[T], len(objs))
+	since := time.Now().Add(-reconcileMargin)
+	pending := make([]int, len(objs))
+	for i := range pending {
+		pending[i] = i
+	}
+	resent := false
+	losses := 0
+	for len(pending) > 0 {
+		batch := pick(objs, pending)
+		res, err := send(ctx, batch)
+		var lost *lostAnswer
+		if errors.As(err, &lost) {
+			losses++
+			resent = true
+			if lost.cause.Code == CodeCanceled {
+				e := undecided(op, k.entity, lost.cause, "the call was cancelled after the request was sent")
+				fillErr(out, pending, e)
+				return out, e
+			}
+			c.log.Debug().Str("op", op).Int("items", len(batch)).Str("code", lost.cause.Code).Msg("bill create: answer lost; reconciling")
+			if isTimeout(lost.cause) {
+				// BILL may still be working on it: give it a moment before looking.
+				if se := sleep(ctx, op, backoffDelay(c.backoffBase, c.backoffMax, losses)); se != nil {
+					e := undecided(op, k.entity, lost.cause, "the call was cancelled while checking")
+					fillErr(out, pending, e)
+					return out, e
+				}
+			}
+			found, rerr := reconcile(ctx, c, k, batch, since)
+			if rerr != nil {
+				e := undecided(op, k.entity, lost.cause, "checking whether it was applied failed: "+rerr.Error())
+				e.Err = errors.Join(lost.cause, rerr)
+				fillErr(out, pending, e)
+				return out, fatalOrNil(rerr)
+			}
+			var next []int
+			for j, i := range pending {
+				if found[j] != nil {
+					out[i].obj = found[j]
+				} else {
+					next = append(next, i)
+				}
+			}
+			pending = next
+			if len(pending) == 0 {
+				break
+			}
+			if losses >= c.maxAttempts {
+				e := &Error{Op: op, Code: lost.cause.Code, Class: lost.cause.Class, HTTPStatus: lost.cause.HTTPStatus, Err: lost.cause,
+					Message: fmt.Sprintf("the answer was lost %d times; the client checked and the %s was not created: try again later", losses, k.entity)}
+				fillErr(out, pending, e)
+				return out, nil
+			}
+			if se := sleep(ctx, op, backoffDelay(c.backoffBase, c.backoffMax, losses)); se != nil {
+				fillErr(out, pending, se)
+				return out, se
+			}
+			continue
+		}
+		if err != nil {
+			e := asError(op, err)
+			fillErr(out, pending, e)
+			return out, fatalOrNil(e)
+		}
+		var dups []int
+		var created []string
+		for j, i := range pending {
+			r := res[j]
+			switch {
+			case r.err == nil:
+				out[i].obj = r.obj
+				created = append(created, k.id(r.obj))
+			case resent && k.isDuplicate(r.err):
+				dups = append(dups, i)
+				out[i].err = r.err
+			default:
+				out[i].err = r.err
+			}
+		}
+		c.known.add(created...)
+		if len(dups) > 0 {
+			found, rerr := reconcile(ctx, c, k, pick(objs, dups), since)
+			for j, i := range dups {
+				switch {
+				case rerr != nil:
+					out[i].err = undecided(op, k.entity, out[i].err, "BILL refused the re-sent create as a duplicate and checking whether the first attempt applied failed: "+rerr.Error())
+				case found[j] != nil:
+					out[i] = outcome[T]{obj: found[j]}
+				}
+			}
+		}
+		break
+	}
+	return out, nil
+}
+
+// reconcile finds, for each of objs, the record a lost create made, or nil.
+func reconcile[T any](ctx context.Context, c *Client, k kind[T], objs []T, since time.Time) ([]*T, error) {
+	found := make([]*T, len(objs))
+	scope, ok := k.scope(objs)
+	if !ok {
+		return found, nil
+	}
+	filters := append([]Filter{{Field: "createdTime", Op: OpGe, Value: FormatTime(since)}}, scope...)
+	var cands []T
+	var err error
+	for try := 1; ; try++ {
+		cands, err = collect[T](ctx, c, k.entity, ListParams{Max: MaxListPage, Filters: filters})
+		if err == nil {
+			break
+		}
+		if try >= reconcileTries || isFatal(err) || errors.Is(err, ErrInput) {
+			return nil, err
+		}
+		if se := sleep(ctx, "List/"+k.entity, backoffDelay(c.backoffBase, c.backoffMax, try)); se != nil {
+			return nil, se
+		}
+	}
+	sort.SliceStable(cands, func(a, b int) bool {
+		ca, cb := k.created(&cands[a]), k.created(&cands[b])
+		if ca != cb {
+			return ca < cb
+		}
+		return k.id(&cands[a]) < k.id(&cands[b])
+	})
+	byKey := make(map[string][]int, len(cands))
+	for j := range cands {
+		key := k.matchKey(&cands[j])
+		byKey[key] = append(byKey[key], j)
+	}
+	now := time.Now()
+	c.known.mu.Lock()
+	defer c.known.mu.Unlock()
+	for i := range objs {
+		list := byKey[k.matchKey(&objs[i])]
+		for n, j := range list {
+			id := k.id(&cands[j])
+			if _, known := c.known.ids[id]; known {
+				continue
+			}
+			found[i] = &cands[j]
+			c.known.addLocked(id, now)
+			byKey[k.matchKey(&objs[i])] = list[n+1:]
+			break
+		}
+	}
+	return found, nil
+}
+
+// undecided is the answer when the client cannot tell whether a create applied.
+func undecided(op, entity string, cause *Error, why string) *Error {
+	return &Error{Op: op, Code: CodeUndecidedOutcome, Class: ClassTransport, Err: cause,
+		Message: fmt.Sprintf("the answer to this create was lost and %s; the %s may or may not exist: list %ss to check before creating it again", why, entity, entity)}
+}
+
+// isTimeout reports a per-attempt timeout (as opposed to a reset).
+func isTimeout(e *Error) bool {
+	if errors.Is(e, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(e, &ne) && ne.Timeout()
+}
+
+// isFatal reports failures that will fail every later call as well:
+// rejected credentials, a spent hourly limit, a cancelled context, a session
+// BILL keeps refusing.
+func isFatal(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return err != nil
+	}
+	return e.Class == ClassAuth || e.Class == ClassHourlyLimit || e.Class == ClassSession || e.Code == CodeCanceled
+}
+
+func fatalOrNil(err error) error {
+	if isFatal(err) {
+		return err
+	}
+	return nil
+}
+
+// asError returns err as an *Error (wrapping anything else as unknown).
+func asError(op string, err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Op: op, Code: CodeBadResponse, Class: ClassUnknown, Message: err.Error(), Err: err}
+}
+
+func pick[T any](objs []T, idx []int) []T {
+	out := make([]T, len(idx))
+	for j, i := range idx {
+		out[j] = objs[i]
+	}
+	return out
+}
+
+func fillErr[T any](out []outcome[T], idx []int, e *Error) {
+	for _, i := range idx {
+		out[i] = outcome[T]{err: e}
+	}
+}

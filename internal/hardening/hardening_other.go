@@ -1,0 +1,7 @@
+//go:build !linux
+
+package hardening
+
+// NonDumpable does nothing outside Linux: macOS and Windows have no
+// equivalent a process can set on itself without extra privileges.
+func NonDumpable() error { return nil }

@@ -1,0 +1,145 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"time"
+
+	mcpserver "github.com/mark3labs/mcp-go/server"
+	"github.com/rs/zerolog"
+
+	"github.com/bill-mcp/bill-mcp/internal/httpauth"
+	"github.com/bill-mcp/bill-mcp/vault"
+)
+
+// Transports serve accepts.
+const (
+	TransportStdio = "stdio"
+	TransportSSE   = "sse"
+	TransportHTTP  = "http"
+)
+
+// DefaultAddr is where the HTTP transports listen unless told otherwise.
+const DefaultAddr = "127.0.0.1:8808"
+
+// Endpoint paths of the HTTP transports.
+const (
+	PathStreamable = "/mcp"
+	PathSSE        = "/sse"
+	PathMessage    = "/message"
+)
+
+// shutdownGrace bounds a graceful HTTP shutdown.
+const shutdownGrace = 5 * time.Second
+
+// ServeStdio speaks MCP over in and out until ctx ends or in closes. out
+// carries MCP frames only; transport errors go to logger.
+func ServeStdio(ctx context.Context, s *mcpserver.MCPServer, in io.Reader, out io.Writer, logger zerolog.Logger) error {
+	stdio := mcpserver.NewStdioServer(s)
+	stdio.SetErrorLogger(log.New(zerologWriter{logger}, "", 0))
+	err := stdio.Listen(ctx, in, out)
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, io.EOF) {
+		return nil
+	}
+	return fmt.Errorf("stdio transport: %w", err)
+}
+
+// HTTPOptions configure ServeHTTP.
+type HTTPOptions struct {
+	// Transport is TransportHTTP (streamable HTTP at /mcp) or TransportSSE (/sse and /message).
+	Transport string
+	// Addr is host:port to listen on; DefaultAddr when empty.
+	Addr string
+	// Token is the bearer token every request must carry.
+	Token vault.Secret
+	// Logger receives transport errors.
+	Logger zerolog.Logger
+	// Ready, if set, is called with the bound address once the listener is up.
+	Ready func(addr net.Addr)
+}
+
+// Handler returns the HTTP handler of a transport: mcp-go's streamable HTTP
+// or SSE server (with its localhost Host-header guard on) behind the bearer
+// token check.
+func Handler(s *mcpserver.MCPServer, transport string, token vault.Secret) (http.Handler, func(context.Context) error, error) {
+	mux := http.NewServeMux()
+	var shutdown func(context.Context) error
+	switch transport {
+	case TransportHTTP:
+		h := mcpserver.NewStreamableHTTPServer(s, mcpserver.WithEndpointPath(PathStreamable))
+		mux.Handle(PathStreamable, h)
+		shutdown = h.Shutdown
+	case TransportSSE:
+		h := mcpserver.NewSSEServer(s, mcpserver.WithSSEEndpoint(PathSSE), mcpserver.WithMessageEndpoint(PathMessage))
+		mux.Handle(PathSSE, h)
+		mux.Handle(PathMessage, h)
+		shutdown = func(context.Context) error { h.CloseSessions(); return nil }
+	default:
+		return nil, nil, fmt.Errorf("transport %q: use stdio, sse or http", transport)
+	}
+	return httpauth.Middleware(token, mux), shutdown, nil
+}
+
+// ServeHTTP serves the streamable HTTP or SSE transport until ctx ends,
+// then shuts down gracefully.
+func ServeHTTP(ctx context.Context, s *mcpserver.MCPServer, o HTTPOptions) error {
+	handler, closeSessions, err := Handler(s, o.Transport, o.Token)
+	if err != nil {
+		return err
+	}
+	addr := o.Addr
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          log.New(zerologWriter{o.Logger}, "", 0),
+	}
+	if o.Ready != nil {
+		o.Ready(ln.Addr())
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("http transport: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancel()
+	_ = closeSessions(sctx) // sessions end with the server either way
+	if err := srv.Shutdown(sctx); err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http transport: %w", err)
+	}
+	return nil
+}
+
+// zerologWriter adapts a zerolog.Logger to the io.Writer a log.Logger needs.
+type zerologWriter struct{ l zerolog.Logger }
+
+func (w zerologWriter) Write(p []byte) (int, error) {
+	w.l.Warn().Str("component", "transport").Msg(string(trimNewline(p)))
+	return len(p), nil
+}
+
+func trimNewline(p []byte) []byte {
+	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
+		p = p[:len(p)-1]
+	}
+	return p
+}

@@ -1,0 +1,189 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/zalando/go-keyring"
+)
+
+// Environment variables that choose the vault's location and key.
+const (
+	EnvDir            = "BILL_MCP_VAULT_DIR"
+	EnvPassphraseFile = "BILL_MCP_VAULT_PASSPHRASE_FILE"
+	EnvPassphrase     = "BILL_MCP_VAULT_PASSPHRASE"
+)
+
+// KeyringService is the OS keyring service under which the vault's age
+// identity is stored; the account is the vault file's absolute path.
+const KeyringService = "bill-mcp"
+
+// DefaultKeyringTimeout bounds one OS keyring call.
+const DefaultKeyringTimeout = 5 * time.Second
+
+// KeyKind says where the vault key comes from.
+type KeyKind int
+
+// Key sources, in the order they are tried.
+const (
+	KeyNone           KeyKind = iota // nothing usable was found
+	KeyPassphraseFile                // BILL_MCP_VAULT_PASSPHRASE_FILE
+	KeyPassphraseEnv                 // BILL_MCP_VAULT_PASSPHRASE
+	KeyKeyring                       // an age X25519 identity in the OS keyring
+)
+
+// String names the key source for status output and errors.
+func (k KeyKind) String() string {
+	switch k {
+	case KeyPassphraseFile:
+		return "passphrase file (" + EnvPassphraseFile + ")"
+	case KeyPassphraseEnv:
+		return "passphrase variable (" + EnvPassphrase + ")"
+	case KeyKeyring:
+		return "OS keyring"
+	default:
+		return "none"
+	}
+}
+
+// KeySource describes the key the vault would use. It never holds the key.
+type KeySource struct {
+	Kind KeyKind
+	// Detail is the passphrase file's path, or the keyring service/account.
+	Detail string
+}
+
+// String describes the source, e.g. "passphrase file (BILL_MCP_VAULT_PASSPHRASE_FILE) /run/secrets/p".
+func (k KeySource) String() string {
+	if k.Detail == "" {
+		return k.Kind.String()
+	}
+	return k.Kind.String() + " " + k.Detail
+}
+
+// Keyring stores the vault's age identity in the OS keyring. Get returns an
+// error wrapping ErrKeyringNotFound when there is no entry, and one wrapping
+// ErrKeyringUnavailable when there is no keyring to ask.
+type Keyring interface {
+	Get(ctx context.Context, service, account string) (Secret, error)
+	Set(ctx context.Context, service, account string, value Secret) error
+}
+
+// noKeyringHelp is appended to every "no keyring" answer.
+const noKeyringHelp = "set " + EnvPassphraseFile + " to a file holding the vault passphrase (e.g. a Docker secret), or " + EnvPassphrase
+
+// OSKeyring returns the platform keyring (macOS Keychain, Windows
+// Credential Manager, the freedesktop Secret Service over D-Bus), each call
+// bounded by timeout (DefaultKeyringTimeout when 0). getenv (os.Getenv when
+// nil) is used to spot a Linux session without D-Bus quickly.
+func OSKeyring(getenv func(string) string, timeout time.Duration) Keyring {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if timeout <= 0 {
+		timeout = DefaultKeyringTimeout
+	}
+	return &osKeyring{getenv: getenv, timeout: timeout, stat: os.Stat, goos: runtime.GOOS, uid: os.Getuid()}
+}
+
+type osKeyring struct {
+	getenv  func(string) string
+	timeout time.Duration
+	stat    func(string) (os.FileInfo, error)
+	goos    string
+	uid     int
+}
+
+// errNoSecretService is the plain answer on a headless Linux machine.
+var errNoSecretService = fmt.Errorf("no OS keyring available on this machine (no D-Bus Secret Service); %s: %w", noKeyringHelp, ErrKeyringUnavailable)
+
+// sessionBusAvailable reports whether a Linux/BSD session has a D-Bus
+// session bus to find a Secret Service on. Without one the keyring library
+// would try to autolaunch dbus, which is slow and never helps a server.
+func (k *osKeyring) sessionBusAvailable() bool {
+	if k.goos == "darwin" || k.goos == "windows" {
+		return true
+	}
+	if k.getenv("DBUS_SESSION_BUS_ADDRESS") != "" {
+		return true
+	}
+	_, err := k.stat("/run/user/" + strconv.Itoa(k.uid) + "/bus")
+	return err == nil
+}
+
+func (k *osKeyring) call(ctx context.Context, f func() (string, error)) (string, error) {
+	if !k.sessionBusAvailable() {
+		return "", errNoSecretService
+	}
+	ctx, cancel := context.WithTimeout(ctx, k.timeout)
+	defer cancel()
+	type result struct {
+		v   string
+		err error
+	}
+	ch := make(chan result, 1) // buffered: a late answer must not block the goroutine forever
+	go func() {
+		v, err := f()
+		ch <- result{v, err}
+	}()
+	select {
+	case r := <-ch:
+		switch {
+		case r.err == nil:
+			return r.v, nil
+		case errors.Is(r.err, keyring.ErrNotFound):
+			return "", ErrKeyringNotFound
+		case k.goos != "darwin" && k.goos != "windows":
+			return "", fmt.Errorf("no OS keyring available on this machine (D-Bus Secret Service: %v); %s: %w", r.err, noKeyringHelp, ErrKeyringUnavailable)
+		default:
+			return "", fmt.Errorf("OS keyring: %v; %s: %w", r.err, noKeyringHelp, ErrKeyringUnavailable)
+		}
+	case <-ctx.Done():
+		return "", fmt.Errorf("OS keyring did not answer within %s (locked or no keyring daemon?); %s: %w", k.timeout, noKeyringHelp, ErrKeyringUnavailable)
+	}
+}
+
+// Get reads an entry.
+func (k *osKeyring) Get(ctx context.Context, service, account string) (Secret, error) {
+	v, err := k.call(ctx, func() (string, error) { return keyring.Get(service, account) })
+	return NewSecret(v), err
+}
+
+// Set writes an entry.
+func (k *osKeyring) Set(ctx context.Context, service, account string, value Secret) error {
+	_, err := k.call(ctx, func() (string, error) { return "", keyring.Set(service, account, value.Reveal()) })
+	return err
+}
+
+// keySource is the resolved source plus the passphrase it carries, if any.
+type keySource struct {
+	KeySource
+	passphrase Secret
+}
+
+// resolveKeySource applies the documented order: passphrase file,
+// passphrase variable, then the OS keyring. A passphrase file that is set
+// but unreadable or empty is an error rather than a silent fall-through.
+func resolveKeySource(getenv func(string) string, vaultPath string) (keySource, error) {
+	if p := getenv(EnvPassphraseFile); p != "" {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return keySource{}, fmt.Errorf("%s=%s: cannot read the passphrase file: %w", EnvPassphraseFile, p, err)
+		}
+		s := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+		if s == "" {
+			return keySource{}, fmt.Errorf("%s=%s: the passphrase file is empty; put the vault passphrase in it: %w", EnvPassphraseFile, p, ErrNoKey)
+		}
+		return keySource{KeySource: KeySource{Kind: KeyPassphraseFile, Detail: p}, passphrase: NewSecret(s)}, nil
+	}
+	if s := getenv(EnvPassphrase); s != "" {
+		return keySource{KeySource: KeySource{Kind: KeyPassphraseEnv}, passphrase: NewSecret(s)}, nil
+	}
+	return keySource{KeySource: KeySource{Kind: KeyKeyring, Detail: "(service " + KeyringService + ", account " + vaultPath + ")"}}, nil
+}
