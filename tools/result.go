@@ -133,7 +133,7 @@ func explain(err error, e entity, op opKind, now time.Time) itemError {
 	case code == billapi.CodeMissingData || code == billapi.CodeMissingParam:
 		out.Hint = "add the missing field named in the message (see the tool's input schema for required fields) and call again"
 	case code == billapi.CodeBadFilterField:
-		out.Hint = "filter only on the fields the input schema lists for filters[].field, then call again"
+		out.Hint = "use only the fields the input schema lists for filters[].field, and field names as they appear in results for sort[].field, then call again"
 	case code == billapi.CodeBadFilterOp:
 		out.Hint = "use one of the operators =, <, >, !=, <=, >=, in, nin (in/nin take a comma-separated value)"
 	case be.Class == billapi.ClassHourlyLimit:

@@ -12,19 +12,9 @@ import (
 	"github.com/bill-mcp/bill-mcp/billapi"
 )
 
-// Defaults for list tools: a page an agent's context can afford, and
-// BILL's own ceiling.
-const (
-	DefaultListMax = 50
-	MaxBulkItems   = 10000
-)
-
-// Id patterns, as the input schemas declare them.
-const (
-	customerIDPattern    = `^0cu[A-Za-z0-9]{17}$`
-	contactIDPattern     = `^cpu[A-Za-z0-9]{17}$`
-	bankAccountIDPattern = `^cba[A-Za-z0-9]{17}$`
-)
+// DefaultListMax is the page size of list tools when max is omitted: a page
+// an agent's context can afford (max goes up to BILL's 999 on request).
+const DefaultListMax = 50
 
 // newTool builds a tool with raw input and output schemas generated from
 // in and out, its title, and all four hints set explicitly for op.

@@ -694,7 +694,7 @@ func (e *Emulator) serveData(rt route, form map[string]string) ([]byte, *apiErro
 		}
 		s.mu.RLock()
 		defer s.mu.RUnlock()
-		b := append(make([]byte, 0, 4096), successHead...)
+		b := append(make([]byte, 0, 256), successHead...)
 		b = s.list(b, def, q)
 		return append(b, '}'), nil
 	}

@@ -588,7 +588,7 @@ func TestBulk(t *testing.T) {
 	h := newHarness(t, emulator.Config{})
 	items := []any{
 		obj{"obj": obj{"entity": "Customer", "name": "Bulk A"}},
-		obj{"obj": obj{"entity": "Customer"}},                  // missing name
+		obj{"obj": obj{"entity": "Customer"}},                   // missing name
 		obj{"obj": obj{"entity": "Customer", "name": "bulk a"}}, // duplicate of item 0
 		"not an object",
 		obj{"obj": obj{"entity": "CustomerContact", "name": "X"}}, // wrong entity

@@ -108,6 +108,14 @@ type harness struct {
 // newHarness starts an emulator behind httptest and logs in.
 func newHarness(t testing.TB, cfg emulator.Config) *harness {
 	t.Helper()
+	h := newServer(t, cfg)
+	h.sid = h.login()
+	return h
+}
+
+// newServer starts an emulator behind httptest without logging in.
+func newServer(t testing.TB, cfg emulator.Config) *harness {
+	t.Helper()
 	e := emulator.New(cfg)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
@@ -115,9 +123,7 @@ func newHarness(t testing.TB, cfg emulator.Config) *harness {
 	if id == (emulator.Identity{}) {
 		id = emulator.DemoIdentity()
 	}
-	h := &harness{t: t, e: e, srv: srv, base: srv.URL + "/api/v2", id: id}
-	h.sid = h.login()
-	return h
+	return &harness{t: t, e: e, srv: srv, base: srv.URL + "/api/v2", id: id}
 }
 
 // login logs in with the harness identity and returns the session id.

@@ -371,6 +371,11 @@ func (s *store) list(b []byte, def *entityDef, q *listQuery) []byte {
 	} else {
 		picked = picked[q.start:min(len(picked), q.start+q.max)]
 	}
+	if need := len(b) + 2 + len(picked)*(len(def.fields)*24+16); cap(b) < need {
+		nb := make([]byte, len(b), need)
+		copy(nb, b)
+		b = nb
+	}
 	b = append(b, '[')
 	for i, o := range picked {
 		if i > 0 {

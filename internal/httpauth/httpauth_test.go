@@ -105,6 +105,15 @@ func TestLoadToken(t *testing.T) {
 	if err := v.Init(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	// And one without.
+	bare := filepath.Join(tmp, "bare")
+	vb, err := vault.Open(vault.Options{Dir: bare, Getenv: func(k string) string { return venv[k] }, ScryptWorkFactor: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := vb.Init(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	stored, _ := NewToken()
 	if err := v.SetHTTPToken(t.Context(), stored); err != nil {
 		t.Fatal(err)
@@ -123,7 +132,7 @@ func TestLoadToken(t *testing.T) {
 		{"missing file", map[string]string{EnvTokenFile: filepath.Join(tmp, "nope")}, vault.Secret{}, os.ErrNotExist, EnvTokenFile},
 		{"short variable", map[string]string{EnvToken: "short"}, vault.Secret{}, nil, "shorter than"},
 		{"nothing anywhere", map[string]string{vault.EnvDir: filepath.Join(tmp, "none")}, vault.Secret{}, ErrNoToken, "run `bill-mcp vault token` or set BILL_MCP_TOKEN_FILE"},
-		{"vault without token", map[string]string{vault.EnvDir: vdir + "2"}, vault.Secret{}, ErrNoToken, "bill-mcp vault token"},
+		{"vault without token", map[string]string{vault.EnvDir: bare, vault.EnvPassphrase: "pw"}, vault.Secret{}, ErrNoToken, "bill-mcp vault token"},
 		{"vault, wrong passphrase", map[string]string{vault.EnvDir: vdir, vault.EnvPassphrase: "bad"}, vault.Secret{}, vault.ErrWrongKey, "bill-mcp vault token"},
 	}
 	for _, tt := range tests {

@@ -120,23 +120,36 @@ func encodedForms(v string) []string {
 	return slices.Compact(forms)
 }
 
-// credentialKey matches the names of fields that hold credentials.
-const credentialKey = `(?:[A-Za-z0-9_]*(?:dev_?key|session_?id|password|passphrase|token|secret))`
+// credentialKey matches the end of the names of fields that hold
+// credentials (so BILL_PASSWORD and userPassword match at "PASSWORD"/"Password").
+const credentialKey = `(?:dev_?key|session_?id|password|passphrase|token|secret)`
 
 var (
 	// "devKey":"value" (JSON, with escaped quotes inside the value)
-	jsonField = regexp.MustCompile(`(?i)("` + credentialKey + `"\s*:\s*)"(?:[^"\\]|\\.)*"`)
+	jsonField = regexp.MustCompile(`(?i)(` + credentialKey + `"\s*:\s*)"(?:[^"\\]|\\.)*"`)
 	// \"devKey\":\"value\" (JSON inside a JSON string)
-	escapedJSONField = regexp.MustCompile(`(?i)(\\"` + credentialKey + `\\"\s*:\s*)\\"(?:[^"\\]|\\[^"])*\\"`)
+	escapedJSONField = regexp.MustCompile(`(?i)(` + credentialKey + `\\"\s*:\s*)\\"(?:[^"\\]|\\[^"])*\\"`)
 	// devKey=value (form, query string, environment, console log fields)
 	assignField = regexp.MustCompile(`(?i)(` + credentialKey + `=)[^&\s"'\\,;]+`)
 	// password: value (headers, YAML-ish text)
 	colonField = regexp.MustCompile(`(?i)(` + credentialKey + `:[ \t]*)[^\s"'\\,;{}\[\]]+`)
 	// Authorization: Bearer value
 	bearer = regexp.MustCompile(`(?i)(bearer[ \t]+)[A-Za-z0-9._~+/=-]+`)
-	// keyHint is a cheap test for whether any pattern above could match.
-	keyHint = regexp.MustCompile(`(?i)dev_?key|session_?id|password|passphrase|token|secret|bearer`)
 )
+
+// keyHints are lower-case words at least one of which is in every line a
+// key pattern above can match: a cheap test that skips the regexps.
+var keyHints = [][]byte{[]byte("devkey"), []byte("dev_key"), []byte("sessionid"), []byte("session_id"), []byte("password"), []byte("passphrase"), []byte("token"), []byte("secret"), []byte("bearer")}
+
+func mayHoldKey(p []byte) bool {
+	lower := bytes.ToLower(p)
+	for _, h := range keyHints {
+		if bytes.Contains(lower, h) {
+			return true
+		}
+	}
+	return false
+}
 
 // Redact returns p with every known secret and credential-field value
 // replaced by [REDACTED].
@@ -148,7 +161,7 @@ func (r *RedactingWriter) Redact(p []byte) []byte {
 	if rep != nil {
 		out = []byte(rep.Replace(string(p)))
 	}
-	if !keyHint.Match(out) {
+	if !mayHoldKey(out) {
 		return out
 	}
 	repl := []byte("${1}" + vault.Redacted)

@@ -100,8 +100,10 @@ func (h *callHooks) onError(ctx context.Context, id any, method mcp.MCPMethod, m
 }
 
 func (h *callHooks) line(tool string, d time.Duration, outcome, code string) {
-	ev := h.log.Info()
-	if outcome != OutcomeOK {
+	var ev *zerolog.Event
+	if outcome == OutcomeOK {
+		ev = h.log.Info()
+	} else {
 		ev = h.log.Warn()
 	}
 	ev = ev.Str("tool", tool).

@@ -132,6 +132,7 @@ func ServeHTTP(ctx context.Context, s *mcpserver.MCPServer, o HTTPOptions) error
 // zerologWriter adapts a zerolog.Logger to the io.Writer a log.Logger needs.
 type zerologWriter struct{ l zerolog.Logger }
 
+// Write logs p, one message per call, at warn level.
 func (w zerologWriter) Write(p []byte) (int, error) {
 	w.l.Warn().Str("component", "transport").Msg(string(trimNewline(p)))
 	return len(p), nil

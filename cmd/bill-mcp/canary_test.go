@@ -1,0 +1,233 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/mark3labs/mcp-go/client"
+
+	"github.com/bill-mcp/bill-mcp/billapi/emulator"
+)
+
+// Sentinel credentials: distinctive values with characters that change
+// under URL and JSON escaping, so every encoded form can be looked for.
+const (
+	canaryDevKey   = "CANARYdevKEY-7f3a9c01"
+	canaryUser     = "canary+user@sentinel.example"
+	canaryPassword = `C4nary pass"word&x=1/%<ok>`
+	canaryWrongPW  = `Wr0ng canary&pw="9"`
+	canaryToken    = "CANARY-bearer-token-5e1d2c"
+	canaryOrg      = "00801CANARY000000001"
+)
+
+// leakForms returns s and the encodings under which it could hide in output.
+func leakForms(s string) []string {
+	forms := []string{s, url.QueryEscape(s), url.PathEscape(s)}
+	b, _ := json.Marshal(s) // escapes <, > and & as \u003c ...
+	forms = append(forms, strings.Trim(string(b), `"`))
+	var sb strings.Builder
+	enc := json.NewEncoder(&sb)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	forms = append(forms, strings.Trim(strings.TrimSpace(sb.String()), `"`))
+	return forms
+}
+
+// assertNoLeak fails if any form of any secret appears in any output.
+func assertNoLeak(t *testing.T, secrets map[string]string, outputs map[string]string) {
+	t.Helper()
+	for what, secret := range secrets {
+		for _, form := range leakForms(secret) {
+			for where, out := range outputs {
+				if strings.Contains(out, form) {
+					t.Errorf("%s leaked (as %q) into %s", what, form, where)
+				}
+			}
+		}
+	}
+}
+
+// toolDay drives every tool through success and failure, returning each
+// raw result; failures are expected and collected like successes.
+func toolDay(t *testing.T, c *client.Client, tag string) []string {
+	t.Helper()
+	var out []string
+	call := func(name string, args map[string]any) map[string]any {
+		sc, _, raw := callTool(t, c, name, args)
+		out = append(out, raw)
+		return sc
+	}
+	id := func(sc map[string]any, key string) string {
+		if m, ok := sc[key].(map[string]any); ok {
+			if s, ok := m["id"].(string); ok {
+				return s
+			}
+		}
+		t.Fatalf("%s: no %s.id in %v", tag, key, sc)
+		return ""
+	}
+	firstID := func(sc map[string]any) string {
+		if rs, ok := sc["results"].([]any); ok && len(rs) > 0 {
+			if m, ok := rs[0].(map[string]any); ok {
+				if s, ok := m["id"].(string); ok {
+					return s
+				}
+			}
+		}
+		t.Fatalf("%s: no results[0].id in %v", tag, sc)
+		return ""
+	}
+
+	cid := id(call("create_customer", map[string]any{"name": "Canary Co " + tag, "email": "ap@canary.example"}), "customer")
+	call("get_customer", map[string]any{"customerId": cid})
+	call("update_customer", map[string]any{"customerId": cid, "email": "new@canary.example"})
+	call("list_customers", map[string]any{"max": 10})
+	b1 := firstID(call("bulk_create_customers", map[string]any{"customers": []any{
+		map[string]any{"name": "Canary Bulk A " + tag}, map[string]any{"name": "Canary Bulk B " + tag}}}))
+	call("bulk_update_customers", map[string]any{"customers": []any{map[string]any{"customerId": b1, "phone": "555-0100"}}})
+	call("bulk_delete_customers", map[string]any{"customerIds": []any{b1}})
+	call("bulk_undelete_customers", map[string]any{"customerIds": []any{b1}})
+
+	ct := id(call("create_customer_contact", map[string]any{"customerId": cid, "firstName": "Ann", "email": "ann@canary.example"}), "contact")
+	call("get_customer_contact", map[string]any{"contactId": ct})
+	call("update_customer_contact", map[string]any{"contactId": ct, "lastName": "Lee"})
+	call("list_customer_contacts", map[string]any{"customerId": cid})
+	bct := firstID(call("bulk_create_customer_contacts", map[string]any{"contacts": []any{
+		map[string]any{"customerId": cid, "firstName": "Bob", "email": "bob@canary.example"}}}))
+	call("bulk_update_customer_contacts", map[string]any{"contacts": []any{map[string]any{"contactId": bct, "lastName": "Ode"}}})
+	call("bulk_delete_customer_contacts", map[string]any{"contactIds": []any{bct}})
+	call("bulk_undelete_customer_contacts", map[string]any{"contactIds": []any{bct}})
+
+	ba := id(call("create_customer_bank_account", map[string]any{"customerId": cid, "nameOnAccount": "Canary Co",
+		"routingNumber": "021000021", "accountNumber": "123456789012", "agreedWithTOS": true}), "bankAccount")
+	call("get_customer_bank_account", map[string]any{"bankAccountId": ba})
+	call("list_customer_bank_accounts", map[string]any{"customerId": cid})
+	// A second active account for the same customer: BILL refuses it.
+	call("create_customer_bank_account", map[string]any{"customerId": cid, "nameOnAccount": "Canary Co",
+		"routingNumber": "021000021", "accountNumber": "999988887777", "agreedWithTOS": true})
+	call("delete_customer_bank_account", map[string]any{"bankAccountId": ba})
+	call("delete_customer_contact", map[string]any{"contactId": ct})
+	call("undelete_customer_contact", map[string]any{"contactId": ct})
+	call("delete_customer", map[string]any{"customerId": cid})
+	call("undelete_customer", map[string]any{"customerId": cid})
+
+	// Bad input (refused by schema validation) and BILL errors.
+	call("get_customer", map[string]any{"customerId": "not-an-id"})
+	call("create_customer", map[string]any{})
+	call("create_customer_contact", map[string]any{"customerId": cid, "firstName": "X", "email": "not-an-email"})
+	call("create_customer_bank_account", map[string]any{"customerId": cid, "nameOnAccount": "N",
+		"routingNumber": "021000021", "accountNumber": "1234", "agreedWithTOS": false})
+	call("get_customer", map[string]any{"customerId": "0cu00000000000000000"[:3] + "ZZZZZZZZZZZZZZZZZ"})
+	call("get_customer_contact", map[string]any{"contactId": "cpuZZZZZZZZZZZZZZZZZ"})
+	call("create_customer", map[string]any{"name": "Canary Co " + tag}) // duplicate name
+	call("list_customers", map[string]any{"filters": []any{map[string]any{"field": "name", "op": "=", "value": "x"}}})
+	call("no_such_tool", map[string]any{})
+	return out
+}
+
+// faultPass runs a few writes and reads under one kind of emulator fault.
+func faultPass(t *testing.T, c *client.Client, tag string) []string {
+	t.Helper()
+	var out []string
+	for i, args := range []struct {
+		name string
+		args map[string]any
+	}{
+		{"create_customer", map[string]any{"name": "Fault Co " + tag}},
+		{"list_customers", map[string]any{"max": 5}},
+		{"bulk_create_customers", map[string]any{"customers": []any{map[string]any{"name": "Fault Bulk 1 " + tag}, map[string]any{"name": "Fault Bulk 2 " + tag}}}},
+	} {
+		_ = i
+		_, _, raw := callTool(t, c, args.name, args.args)
+		out = append(out, raw)
+	}
+	return out
+}
+
+func canaryIdentity() emulator.Identity {
+	return emulator.Identity{UserName: canaryUser, Password: canaryPassword, OrgID: canaryOrg, DevKey: canaryDevKey}
+}
+
+func canaryEnv(baseURL, password string) []string {
+	return serverEnv(
+		"BILL_DEV_KEY="+canaryDevKey, "BILL_USERNAME="+canaryUser, "BILL_PASSWORD="+password,
+		"BILL_ORG_ID="+canaryOrg, "BILL_ENV=sandbox", "BILL_BASE_URL="+baseURL, "BILL_MCP_TOKEN="+canaryToken)
+}
+
+// TestCanaryNoSecretLeaks drives every tool through success and failure
+// paths over stdio and streamable HTTP with sentinel credentials, and scans
+// every tool result, notification and stderr line for the sentinels.
+func TestCanaryNoSecretLeaks(t *testing.T) {
+	emu := startRecordingEmulator(t, emulator.Config{Identity: canaryIdentity(), Seed: 7})
+	outputs := map[string]string{}
+	add := func(where string, parts ...string) { outputs[where] += strings.Join(parts, "\n") + "\n" }
+
+	t.Run("stdio", func(t *testing.T) {
+		s := startStdioServer(t, canaryEnv(emu.URL, canaryPassword), "--credentials", "env", "--log-level", "debug")
+		add("stdio tool results", toolDay(t, s.Client, "stdio")...)
+		for _, kind := range []string{"system", "concurrency", "session", "reset", "lost-response", "ratelimit"} {
+			spec, err := emulator.ParseFaults("p=0.5,kinds=" + kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			emu.SetFaults(spec)
+			add("stdio tool results under "+kind+" faults", faultPass(t, s.Client, "stdio-"+kind)...)
+			emu.SetFaults(emulator.FaultSpec{})
+		}
+		add("stdio notifications", s.Notifications.String())
+		add("stdio stderr", s.Stderr.String())
+		if !strings.Contains(s.Stderr.String(), "create_customer") {
+			t.Errorf("stderr has no tool-call log line; the scan would prove nothing:\n%s", s.Stderr.String())
+		}
+	})
+
+	t.Run("stdio wrong password", func(t *testing.T) {
+		s := startStdioServer(t, canaryEnv(emu.URL, canaryWrongPW), "--credentials", "env", "--log-level", "debug")
+		sc, isErr, raw := callTool(t, s.Client, "list_customers", map[string]any{})
+		if !isErr || !strings.Contains(raw, "BDC_1101") {
+			t.Errorf("wrong password: want an isError result naming BDC_1101, got %v %s", sc, raw)
+		}
+		add("wrong-password tool results", raw)
+		add("wrong-password stderr", s.Stderr.String())
+	})
+
+	t.Run("http", func(t *testing.T) {
+		hs := startHTTPServer(t, canaryEnv(emu.URL, canaryPassword), "--credentials", "env", "--log-level", "debug")
+		notes := &syncBuffer{}
+		c := hs.client(t, canaryToken, notes)
+		add("http tool results", toolDay(t, c, "http")...)
+		spec, _ := emulator.ParseFaults("p=0.3,kinds=system+concurrency+session+reset+lost-response")
+		emu.SetFaults(spec)
+		add("http tool results under faults", faultPass(t, c, "http-mixed")...)
+		emu.SetFaults(emulator.FaultSpec{})
+
+		// Without the token: 401, and the answer holds no secret either.
+		resp, err := http.Post("http://"+hs.Addr+"/mcp", "application/json", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("no bearer token: status %d, want 401", resp.StatusCode)
+		}
+		add("http notifications", notes.String())
+		add("http stderr", hs.Stderr.String())
+	})
+
+	secrets := map[string]string{
+		"devKey": canaryDevKey, "userName": canaryUser, "password": canaryPassword,
+		"wrong password": canaryWrongPW, "bearer token": canaryToken,
+	}
+	ids := emu.sessionIDs()
+	if len(ids) < 2 {
+		t.Fatalf("the emulator handed out %d session ids; the runs should have logged in at least twice", len(ids))
+	}
+	for i, id := range ids {
+		secrets[fmt.Sprintf("sessionId #%d", i)] = id
+	}
+	assertNoLeak(t, secrets, outputs)
+}
