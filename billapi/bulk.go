@@ -59,6 +59,12 @@ func bulkCreate[T any](ctx context.Context, c *Client, k kind[T], objs []T, o Bu
 			// BILL answered but unreadably: some items may have applied.
 			return nil, &lostAnswer{cause: e}
 		}
+		for _, o := range outs {
+			if o.err != nil && o.err.Code == CodeBadResponse {
+				// An item's answer is unreadable: it may have applied.
+				return nil, &lostAnswer{cause: o.err}
+			}
+		}
 		return outs, nil
 	}
 	for start := 0; start < len(objs); start += MaxBulkItems {

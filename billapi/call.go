@@ -120,7 +120,8 @@ func (c *Client) call(ctx context.Context, op string, data any, mode callMode) (
 // callRaw is call with data already encoded (nil: no data field).
 //
 // Policy: BDC_1109 voids the session, logs in again once and repeats (a
-// call made under a dead session was not applied). BDC_1144 marks the
+// call made under a dead session was not applied); a call whose session
+// another caller had already replaced just repeats with the new one. BDC_1144 marks the
 // request budget spent until the top of the next hour and returns at once.
 // BDC_1322, BDC_1001 and a request that never left are repeated with
 // backoff for every mode. A lost answer, BDC_1002, HTTP 5xx or a mangled
@@ -147,7 +148,14 @@ func (c *Client) callRaw(ctx context.Context, op string, data []byte, mode callM
 		}
 		switch {
 		case e.Code == CodeSessionInvalid:
-			c.invalidate(ctx, s)
+			if c.invalidate(ctx, s) {
+				// Another caller already replaced this session: repeating
+				// with the new one costs no login of ours.
+				if attempt >= c.maxAttempts {
+					return nil, e
+				}
+				continue
+			}
 			if relogged {
 				return nil, e
 			}

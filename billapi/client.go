@@ -61,8 +61,12 @@ func New(cfg Config) (*Client, error) {
 		return bad("BaseURL is empty: set it to billapi.SandboxBaseURL, billapi.ProductionBaseURL or an emulator's http://HOST:PORT/api/v2")
 	}
 	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return bad("BaseURL %q is not an http(s) URL like %s (no user info, query or fragment)", base, SandboxBaseURL)
+	if err == nil && (u.User != nil || u.RawQuery != "") {
+		// Not echoed: user info or a query string may hold a credential.
+		return bad("BaseURL must not carry user info or a query string (credentials travel only in request bodies); use e.g. %s", SandboxBaseURL)
+	}
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" {
+		return bad("BaseURL %q is not an http(s) URL like %s", base, SandboxBaseURL)
 	}
 	cr := cfg.Credentials
 	var missing []string

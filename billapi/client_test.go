@@ -27,7 +27,8 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"max in flight 3", func(c *Config) { c.MaxInFlight = 3 }, ""},
 		{"empty base", func(c *Config) { c.BaseURL = "" }, "BaseURL is empty"},
 		{"ftp base", func(c *Config) { c.BaseURL = "ftp://x/api/v2" }, "not an http(s) URL"},
-		{"base with query", func(c *Config) { c.BaseURL = SandboxBaseURL + "?devKey=x" }, "not an http(s) URL"},
+		{"base with query", func(c *Config) { c.BaseURL = SandboxBaseURL + "?devKey=x" }, "must not carry user info or a query"},
+		{"base with user info", func(c *Config) { c.BaseURL = "https://u:pw-s3cr3t@api.bill.com/api/v2" }, "must not carry user info or a query"},
 		{"max in flight 4", func(c *Config) { c.MaxInFlight = 4 }, "MaxInFlight 4 is out of range"},
 		{"max in flight -1", func(c *Config) { c.MaxInFlight = -1 }, "MaxInFlight -1 is out of range"},
 		{"negative budget", func(c *Config) { c.HourlyLoginBudget = -1 }, "must not be negative"},
@@ -50,13 +51,21 @@ func TestNewValidatesConfig(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("New error = %v, want it to contain %q", err, tt.wantErr)
 			}
+			if strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "devKey=x") {
+				t.Fatalf("New error %q echoes a credential", err)
+			}
 		})
 	}
 }
 
 func readCustomerHandler(op string, data map[string]any, n int) reply {
-	if op == "Crud/Read/Customer" {
+	switch op {
+	case "Crud/Read/Customer":
 		return okReply(customerJSON(fmt.Sprint(data["id"]), "Acme"))
+	case "Logout":
+		return okReply(map[string]any{})
+	case "GetSessionInfo":
+		return okReply(map[string]any{"organizationId": testOrg, "userId": "00601USER00000000001"})
 	}
 	return bdcReply(CodeAPINotSupported, "unexpected "+op)
 }
@@ -408,7 +417,10 @@ func TestInputRejectedBeforeAnyCall(t *testing.T) {
 		call func() error
 	}{
 		{"bad id", func() error { _, err := c.GetCustomer(ctx, "cpu01ABCDEFGHIJ12345"); return err }},
-		{"id on create", func() error { _, err := c.CreateCustomer(ctx, Customer{ID: testCustomerID, Name: String("A")}); return err }},
+		{"id on create", func() error {
+			_, err := c.CreateCustomer(ctx, Customer{ID: testCustomerID, Name: String("A")})
+			return err
+		}},
 		{"bad customerId on contact", func() error {
 			_, err := c.CreateCustomerContact(ctx, CustomerContact{CustomerID: String("nope"), FirstName: String("A"), Email: String("a@b.co")})
 			return err
@@ -704,9 +716,10 @@ func TestSessionStoreIsSharedBetweenClients(t *testing.T) {
 		t.Fatalf("logins = %d, want 2 (one re-login shared through the store)", n)
 	}
 	store.mu.Lock()
-	defer store.mu.Unlock()
-	if store.saves != 2 || store.locks < 2 || store.invalidates < 1 {
-		t.Fatalf("store use: saves %d locks %d invalidates %d", store.saves, store.locks, store.invalidates)
+	saves, locks, invalidates := store.saves, store.locks, store.invalidates
+	store.mu.Unlock()
+	if saves != 2 || locks < 2 || invalidates < 1 {
+		t.Fatalf("store use: saves %d locks %d invalidates %d", saves, locks, invalidates)
 	}
 	if err := a.Logout(t.Context()); err != nil {
 		t.Fatal(err)
@@ -714,15 +727,7 @@ func TestSessionStoreIsSharedBetweenClients(t *testing.T) {
 }
 
 func TestLogoutEndsSession(t *testing.T) {
-	f := newFakeBill(t, func(op string, data map[string]any, n int) reply {
-		if op == "Logout" {
-			return okReply(map[string]any{})
-		}
-		if op == "GetSessionInfo" {
-			return okReply(map[string]any{"organizationId": testOrg, "userId": "00601USER00000000001"})
-		}
-		return readCustomerHandler(op, data, n)
-	})
+	f := newFakeBill(t, readCustomerHandler)
 	store := &memStore{}
 	c := newTestClient(t, f, func(c *Config) { c.SessionStore = store })
 	si, err := c.GetSessionInfo(t.Context())

@@ -27,6 +27,9 @@ type kind[T any] struct {
 	// scope narrows the reconciliation List to where objs' records can be
 	// (their customers); ok=false means none of objs can exist in BILL.
 	scope func(objs []T) (filters []Filter, ok bool)
+	// unique says matchKey is unique among BILL's records (customer names),
+	// so reconciliation may stop at the first match per object.
+	unique bool
 	// created returns the record's createdTime, for ordering candidates.
 	created func(obj *T) string
 	// isDuplicate reports BILL's answer to a create that collides with an
@@ -106,6 +109,8 @@ func customerKind() kind[Customer] {
 			o.CreatedTime, o.UpdatedTime = nil, nil
 			o.Balance, o.AvailCredit, o.MergedIntoID = nil, nil, nil
 			o.HasBankAccount, o.HasNetBankAccount, o.HasBankAccountAutoPay, o.HasCustomerCard = nil, nil, nil, nil
+			// Not in BILL's create/update request schemas: read-only in v2.
+			o.TaxID, o.HasAuthorizedToCharge = nil, nil
 			return o
 		},
 		checkCreate: func(op string, o *Customer) *Error {
@@ -126,6 +131,7 @@ func customerKind() kind[Customer] {
 			}
 		},
 		matchKey:    func(o *Customer) string { return norm(o.Name) },
+		unique:      true,
 		scope:       customerScope,
 		created:     func(o *Customer) string { return Deref(o.CreatedTime) },
 		isDuplicate: isDuplicateName,

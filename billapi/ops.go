@@ -35,7 +35,7 @@ func crudPath(op, entity string) string { return "Crud/" + op + "/" + entity }
 // decodeEntity decodes a Crud answer.
 func decodeEntity[T any](op string, raw json.RawMessage) (*T, error) {
 	v := new(T)
-	if err := json.Unmarshal(raw, v); err != nil {
+	if isNull(raw) || json.Unmarshal(raw, v) != nil {
 		return nil, badResponse(op, 200, "the answer is not a "+entityOf(op))
 	}
 	return v, nil

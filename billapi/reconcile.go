@@ -90,6 +90,14 @@ func (k *knownIDs) add(ids ...string) {
 	}
 }
 
+// has reports whether id was handed to a caller.
+func (k *knownIDs) has(id string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	_, ok := k.ids[id]
+	return ok
+}
+
 // sendFunc sends one batch of creates. It returns one outcome per object,
 // or an error for the whole batch (*lostAnswer when it may have applied).
 type sendFunc[T any] func(ctx context.Context, objs []T) ([]outcome[T], error)
@@ -207,7 +215,11 @@ func reconcile[T any](ctx context.Context, c *Client, k kind[T], objs []T, since
 	var cands []T
 	var err error
 	for try := 1; ; try++ {
-		cands, err = collect[T](ctx, c, k.entity, ListParams{Max: MaxListPage, Filters: filters})
+		if k.unique {
+			cands, err = newestCandidates(ctx, c, k, objs, filters)
+		} else {
+			cands, err = collect[T](ctx, c, k.entity, ListParams{Max: MaxListPage, Filters: filters})
+		}
 		if err == nil {
 			break
 		}
@@ -247,6 +259,38 @@ func reconcile[T any](ctx context.Context, c *Client, k kind[T], objs []T, since
 		}
 	}
 	return found, nil
+}
+
+// uniquePage is the page size of a newest-first reconciliation List: a lost
+// create is among the newest records, so one small page usually settles it.
+const uniquePage = 200
+
+// newestCandidates serves kinds whose key is unique in BILL (customer
+// names): it lists newest first and stops as soon as every object's key has
+// a candidate this client does not already know, instead of listing the
+// whole window.
+func newestCandidates[T any](ctx context.Context, c *Client, k kind[T], objs []T, filters []Filter) ([]T, error) {
+	want := make(map[string]bool, len(objs))
+	for i := range objs {
+		want[k.matchKey(&objs[i])] = true
+	}
+	var cands []T
+	p := ListParams{Max: uniquePage, Filters: filters, Sort: []Sort{{Field: "createdTime", Asc: false}}}
+	for v, err := range listAll[T](ctx, c, k.entity, p) {
+		if err != nil {
+			return nil, err
+		}
+		key := k.matchKey(&v)
+		if !want[key] || c.known.has(k.id(&v)) {
+			continue
+		}
+		cands = append(cands, v)
+		delete(want, key)
+		if len(want) == 0 {
+			break
+		}
+	}
+	return cands, nil
 }
 
 // undecided is the answer when the client cannot tell whether a create applied.

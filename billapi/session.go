@@ -107,19 +107,29 @@ func (c *Client) isRejected(id vault.Secret) bool {
 }
 
 // invalidate forgets s after BILL answered BDC_1109 for it; a session that
-// was already replaced stays replaced.
-func (c *Client) invalidate(ctx context.Context, s *activeSession) {
+// was already replaced stays replaced. It reports whether another caller
+// had already dealt with s (replaced it, or rejected it and is logging in).
+func (c *Client) invalidate(ctx context.Context, s *activeSession) (stale bool) {
 	c.smu.Lock()
-	if c.cur != nil && c.cur.s.ID.Equal(s.s.ID) {
+	switch {
+	case c.cur != nil && c.cur.s.ID.Equal(s.s.ID):
 		c.cur = nil
+	case c.cur != nil:
+		stale = true
+	default:
+		stale = !c.rejected.IsZero() && c.rejected.Equal(s.s.ID)
 	}
 	c.rejected = s.s.ID
 	c.smu.Unlock()
+	if stale {
+		return true
+	}
 	if c.store != nil {
 		if err := c.store.Invalidate(ctx, s.s); err != nil {
 			c.log.Warn().Err(err).Msg("bill session store: invalidate failed")
 		}
 	}
+	return false
 }
 
 // loginAnswer is Login's response_data.

@@ -133,12 +133,12 @@ func badResponse(op string, httpStatus int, msg string) *Error {
 	return &Error{Op: op, Code: CodeBadResponse, Message: msg, HTTPStatus: httpStatus, Class: class}
 }
 
-// bulkAnswer is response_data of a Bulk call.
+// bulkAnswer is response_data of a Bulk call: one envelope per item.
 type bulkAnswer struct {
-	Bulk []json.RawMessage `json:"bulk"`
+	Bulk []envelope `json:"bulk"`
 }
 
-// decodeBulkItems splits a Bulk answer into one envelope per item; want is
+// decodeBulkItems splits a Bulk answer into one outcome per item; want is
 // the number of items sent. Each item is decoded into T or an *Error.
 func decodeBulkItems[T any](op string, data json.RawMessage, want int) ([]outcome[T], *Error) {
 	var ba bulkAnswer
@@ -149,18 +149,22 @@ func decodeBulkItems[T any](op string, data json.RawMessage, want int) ([]outcom
 		return nil, badResponse(op, 200, fmt.Sprintf("the Bulk answer holds %d results for %d items", len(ba.Bulk), want))
 	}
 	out := make([]outcome[T], want)
-	for i, raw := range ba.Bulk {
-		d, e := decodeEnvelope(op, 200, raw)
-		if e != nil {
-			out[i].err = e
-			continue
+	for i, env := range ba.Bulk {
+		switch {
+		case env.Status == nil:
+			out[i].err = badResponse(op, 200, fmt.Sprintf("item %d of the Bulk answer has no response_status", i))
+		case *env.Status == 1:
+			out[i].err = envelopeError(op, 200, env.Data)
+		case *env.Status != 0:
+			out[i].err = badResponse(op, 200, fmt.Sprintf("item %d of the Bulk answer has an unknown response_status %d", i, *env.Status))
+		default:
+			v := new(T)
+			if isNull(env.Data) || json.Unmarshal(env.Data, v) != nil {
+				out[i].err = badResponse(op, 200, fmt.Sprintf("item %d of the Bulk answer is not a %s", i, entityOf(op)))
+				continue
+			}
+			out[i].obj = v
 		}
-		v := new(T)
-		if err := json.Unmarshal(d, v); err != nil {
-			out[i].err = badResponse(op, 200, fmt.Sprintf("item %d of the Bulk answer is not a %s", i, entityOf(op)))
-			continue
-		}
-		out[i].obj = v
 	}
 	return out, nil
 }
@@ -177,4 +181,10 @@ func entityOf(op string) string {
 		return op[i+1:]
 	}
 	return op
+}
+
+// isNull reports an absent or JSON-null value.
+func isNull(d json.RawMessage) bool {
+	t := bytes.TrimSpace(d)
+	return len(t) == 0 || string(t) == "null"
 }

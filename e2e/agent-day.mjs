@@ -290,7 +290,9 @@ async function liveTheDay() {
   const progress = [];
   received.forEach((m, i) => {
     if (m.method !== "notifications/progress" || m.params?.progressToken !== progressToken) return;
-    assert.ok(i < bulkResponseAt, "a progress notification arrived after the bulk result");
+    assert.ok(i < bulkResponseAt,
+      `progress ${m.params.progress}/${m.params.total} reached the client after the bulk result: ` +
+      "clients drop progress for a finished request, so the agent never sees it");
     progress.push({ progress: m.params.progress, total: m.params.total });
   });
   check(() => {

@@ -115,7 +115,7 @@ type Emulator struct {
 	// mu guards sessions, limits and counters.
 	mu         sync.Mutex
 	sessions   map[string]*session
-	inFlight   map[string]int64
+	inFlight   map[string]int64 // calls in flight by org
 	hour       time.Time
 	hourReqs   int
 	hourLogins int
@@ -398,8 +398,9 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		org = form["orgId"]
 	}
 
-	// Admission: in-flight cap, then the hourly budget.
-	key := devKey + "\x00" + org
+	// Admission: in-flight cap, then the hourly budget. The emulator accepts
+	// one devKey, so counting per org is counting per devKey and org.
+	key := org
 	if aerr := e.admit(key, rt.op == opLogin); aerr != nil {
 		e.fail(w, aerr)
 		return
@@ -630,8 +631,15 @@ func (e *Emulator) serveLogin(w http.ResponseWriter, r *http.Request, form map[s
 		return
 	}
 	sid := rand.Text()
+	now := e.cfg.Now()
 	e.mu.Lock()
-	e.sessions[sid] = &session{org: id.OrgID, last: e.cfg.Now()}
+	// Forget idle sessions here so the map stays as small as the login budget.
+	for k, s := range e.sessions {
+		if now.Sub(s.last) > e.cfg.SessionIdle {
+			delete(e.sessions, k)
+		}
+	}
+	e.sessions[sid] = &session{org: id.OrgID, last: now}
 	e.mu.Unlock()
 	if fault == FaultLostResponse {
 		abort(w, false)

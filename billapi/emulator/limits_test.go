@@ -2,6 +2,7 @@ package emulator_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,7 +15,7 @@ import (
 )
 
 func TestInFlightLimit(t *testing.T) {
-	h := newHarness(t, emulator.Config{Latency: 300 * time.Millisecond})
+	h := newHarness(t, emulator.Config{Latency: 500 * time.Millisecond})
 	const n = 6
 	codes := make([]string, n)
 	var wg sync.WaitGroup
@@ -49,6 +50,51 @@ func TestInFlightLimit(t *testing.T) {
 	}
 	if st.InFlight != 0 {
 		t.Fatalf("inFlight = %d after all calls returned", st.InFlight)
+	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	h := newHarness(t, emulator.Config{MaxInFlight: 64})
+	const workers, each = 6, 20
+	errs := make(chan string, workers*each)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				name := fmt.Sprintf("W%d-%d", w, i)
+				env := h.call("/Crud/Create/Customer.json", obj{"obj": obj{"entity": "Customer", "name": name}})
+				if env.Status != 0 {
+					errs <- name + ": " + env.code()
+					continue
+				}
+				var o struct{ ID string }
+				if err := json.Unmarshal(env.Data, &o); err != nil {
+					errs <- err.Error()
+					continue
+				}
+				for _, path := range []string{"/Crud/Read/Customer.json", "/Crud/Delete/Customer.json", "/Crud/Undelete/Customer.json"} {
+					if c := h.call(path, obj{"id": o.ID}).code(); c != "" {
+						errs <- path + ": " + c
+					}
+				}
+				if c := h.call("/List/Customer.json", obj{"start": 0, "max": 50, "filters": []obj{{"field": "isActive", "op": "=", "value": "1"}}}).code(); c != "" {
+					errs <- "list: " + c
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	rows := h.call("/List/Customer.json", obj{"start": 0, "max": 999}).list(t)
+	seen := map[string]bool{}
+	for _, r := range rows {
+		seen[r["id"].(string)] = true
+	}
+	if len(rows) != workers*each || len(seen) != workers*each {
+		t.Fatalf("%d rows, %d distinct ids; want %d", len(rows), len(seen), workers*each)
 	}
 }
 

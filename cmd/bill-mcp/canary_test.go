@@ -26,7 +26,7 @@ const (
 
 // leakForms returns s and the encodings under which it could hide in output.
 func leakForms(s string) []string {
-	forms := []string{s, url.QueryEscape(s), url.PathEscape(s)}
+	forms := []string{s, url.QueryEscape(s), url.PathEscape(s), (&url.URL{Path: s}).EscapedPath()}
 	b, _ := json.Marshal(s) // escapes <, > and & as \u003c ...
 	forms = append(forms, strings.Trim(string(b), `"`))
 	var sb strings.Builder
@@ -37,17 +37,26 @@ func leakForms(s string) []string {
 	return forms
 }
 
-// assertNoLeak fails if any form of any secret appears in any output.
-func assertNoLeak(t *testing.T, secrets map[string]string, outputs map[string]string) {
-	t.Helper()
+// findLeaks lists every form of every secret found in any output.
+func findLeaks(secrets map[string]string, outputs map[string]string) []string {
+	var leaks []string
 	for what, secret := range secrets {
 		for _, form := range leakForms(secret) {
 			for where, out := range outputs {
 				if strings.Contains(out, form) {
-					t.Errorf("%s leaked (as %q) into %s", what, form, where)
+					leaks = append(leaks, fmt.Sprintf("%s leaked (as %q) into %s", what, form, where))
 				}
 			}
 		}
+	}
+	return leaks
+}
+
+// assertNoLeak fails if any form of any secret appears in any output.
+func assertNoLeak(t *testing.T, secrets map[string]string, outputs map[string]string) {
+	t.Helper()
+	for _, leak := range findLeaks(secrets, outputs) {
+		t.Error(leak)
 	}
 }
 
@@ -230,4 +239,27 @@ func TestCanaryNoSecretLeaks(t *testing.T) {
 		secrets[fmt.Sprintf("sessionId #%d", i)] = id
 	}
 	assertNoLeak(t, secrets, outputs)
+}
+
+// TestLeakScanCatchesEncodedForms proves the scan can fail: outputs that
+// carry a sentinel the way real code would encode it (a form body, a query
+// string, a JSON log field, a path) are each reported.
+func TestLeakScanCatchesEncodedForms(t *testing.T) {
+	jsonField, _ := json.Marshal(map[string]string{"password": canaryPassword})
+	cases := map[string]string{
+		"form body":  url.Values{"password": {canaryPassword}}.Encode(),
+		"url path":   (&url.URL{Path: "/x/" + canaryPassword}).String(),
+		"json field": string(jsonField),
+		"plain text": "login failed for " + canaryPassword,
+	}
+	for name, out := range cases {
+		t.Run(name, func(t *testing.T) {
+			if leaks := findLeaks(map[string]string{"password": canaryPassword}, map[string]string{name: out}); len(leaks) == 0 {
+				t.Errorf("a sentinel planted as %s (%s) was not detected", name, out)
+			}
+		})
+	}
+	if leaks := findLeaks(map[string]string{"password": canaryPassword}, map[string]string{"clean": "[REDACTED]"}); len(leaks) != 0 {
+		t.Errorf("a clean output was reported: %v", leaks)
+	}
 }

@@ -1,0 +1,25 @@
+// Package billapi is the serialized client for BILL's v2 API: customers,
+// customer contacts and customer bank accounts.
+//
+// Every call goes through one Client, which is safe for concurrent use:
+//
+//   - Wire: POST {base}/{Path}.json with a form-encoded body of devKey,
+//     sessionId and data (a JSON string). Credentials are vault.Secrets and
+//     are revealed in exactly one place, the form encoder; they never enter
+//     a URL, an error or a log line.
+//   - Session: the first call logs in (or takes the SessionStore's session);
+//     concurrent callers share one login. BDC_1109 voids the session, logs
+//     in again once and repeats the call.
+//   - Gate: at most Config.MaxInFlight calls in flight (1..3), local hourly
+//     budgets per clock hour that stop the client before BILL does, and
+//     exponential backoff with full jitter for failures that are safe to
+//     repeat. BDC_1144 is never hammered: the client fails fast until the
+//     top of the next hour.
+//   - Exactly-once creates: a create whose answer is lost is reconciled
+//     (listed and matched) before it is sent again; see reconcile.go.
+//   - Bulk calls of any length, 100 items per call, one result per item in
+//     input order.
+//
+// Errors are *Error values carrying BILL's BDC code, message, HTTP status
+// and a Class; errors.Is(err, ErrSession) and friends test the class.
+package billapi

@@ -1,0 +1,194 @@
+package billapi_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bill-mcp/bill-mcp/billapi"
+	"github.com/bill-mcp/bill-mcp/billapi/emulator"
+	"github.com/bill-mcp/bill-mcp/vault"
+)
+
+// emu is an in-process emulator behind an httptest server, optionally with
+// a scripted fault layer in front.
+type emu struct {
+	*emulator.Emulator
+	srv    *httptest.Server
+	script *script
+}
+
+func (e *emu) base() string { return e.srv.URL + "/api/v2" }
+
+// startEmu serves a fresh emulator with cfg.
+func startEmu(t testing.TB, cfg emulator.Config) *emu {
+	t.Helper()
+	em := emulator.New(cfg)
+	sc := &script{next: em, seen: make(map[string]int)}
+	srv := httptest.NewServer(sc)
+	t.Cleanup(srv.Close)
+	return &emu{Emulator: em, srv: srv, script: sc}
+}
+
+// demoCreds are the emulator's demo identity as billapi credentials.
+func demoCreds() billapi.Credentials {
+	id := emulator.DemoIdentity()
+	return billapi.Credentials{
+		DevKey:   vault.NewSecret(id.DevKey),
+		UserName: vault.NewSecret(id.UserName),
+		Password: vault.NewSecret(id.Password),
+		OrgID:    id.OrgID,
+	}
+}
+
+// newClient returns a client of e with tiny backoffs; mutate adjusts cfg.
+func newClient(t testing.TB, e *emu, mutate func(*billapi.Config)) *billapi.Client {
+	t.Helper()
+	cfg := billapi.Config{
+		BaseURL:     e.base(),
+		Credentials: demoCreds(),
+		BackoffBase: time.Millisecond,
+		BackoffMax:  4 * time.Millisecond,
+		CallTimeout: 10 * time.Second,
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	c, err := billapi.New(cfg)
+	if err != nil {
+		t.Fatalf("billapi.New: %v", err)
+	}
+	return c
+}
+
+// action is what the script does to one call.
+type action int
+
+const (
+	pass       action = iota
+	dropBefore        // close the connection; the emulator never sees the call
+	dropAfter         // let the emulator apply the call, then close without an answer
+)
+
+// script sits in front of the emulator and plays scripted faults on the
+// n-th call to an op (the path between /api/v2/ and .json).
+type script struct {
+	next http.Handler
+
+	mu    sync.Mutex
+	seen  map[string]int
+	rules map[string]map[int]action
+}
+
+// on makes the n-th call (from 1, counted from now on) to op do a.
+func (s *script) on(op string, n int, a action) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rules == nil {
+		s.rules = make(map[string]map[int]action)
+	}
+	if s.rules[op] == nil {
+		s.rules[op] = make(map[int]action)
+	}
+	s.rules[op][s.seen[op]+n] = a
+}
+
+func (s *script) count(op string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seen[op]
+}
+
+func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	op := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/api/v2/"), ".json")
+	s.mu.Lock()
+	s.seen[op]++
+	a := s.rules[op][s.seen[op]]
+	s.mu.Unlock()
+	switch a {
+	case dropBefore:
+		hangUp(w)
+	case dropAfter:
+		s.next.ServeHTTP(httptest.NewRecorder(), r)
+		hangUp(w)
+	default:
+		s.next.ServeHTTP(w, r)
+	}
+}
+
+func hangUp(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	_ = conn.Close()
+}
+
+// captured is one request the client sent.
+type captured struct {
+	op   string
+	data string
+}
+
+// capture is an http.RoundTripper that records each request's op and data
+// and may rewrite the form before it leaves (to provoke BILL's answers to
+// requests the client itself never makes).
+type capture struct {
+	next    http.RoundTripper
+	rewrite func(op string, form url.Values) string // returns a new op, or ""
+
+	mu   sync.Mutex
+	reqs []captured
+}
+
+func (c *capture) RoundTrip(r *http.Request) (*http.Response, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	_ = r.Body.Close()
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, fmt.Errorf("capture: body is not a form: %w", err)
+	}
+	op := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/api/v2/"), ".json")
+	c.mu.Lock()
+	c.reqs = append(c.reqs, captured{op: op, data: form.Get("data")})
+	c.mu.Unlock()
+	if c.rewrite != nil {
+		if newOp := c.rewrite(op, form); newOp != "" {
+			r.URL.Path = "/api/v2/" + newOp + ".json"
+		}
+		body = []byte(form.Encode())
+	}
+	r2 := r.Clone(r.Context())
+	r2.Body = io.NopCloser(bytes.NewReader(body))
+	r2.ContentLength = int64(len(body))
+	return c.next.RoundTrip(r2)
+}
+
+func (c *capture) requests() []captured {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]captured(nil), c.reqs...)
+}
+
+func newTransport() *http.Transport {
+	return &http.Transport{MaxIdleConnsPerHost: 8}
+}
+
+// names returns n distinct customer names with a prefix.
+func names(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s %05d", prefix, i)
+	}
+	return out
+}

@@ -1,0 +1,251 @@
+package billapi_test
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/bill-mcp/bill-mcp/billapi"
+	"github.com/bill-mcp/bill-mcp/billapi/emulator"
+)
+
+// soakFaults is every fault kind that leaves the client able to carry on
+// (ratelimit would, by design, stop the client until the next hour; the
+// contract test covers it).
+const soakFaults = "p=0.05,kinds=system+concurrency+session+reset+lost-response"
+
+// told is what the client told a caller about one intended record.
+type told struct {
+	key string // customer name or contact email: unique per intended record
+	id  string
+	err error
+}
+
+// TestFaultSoak creates 2,000 customers and 2,000 contacts through bulk and
+// single calls with every recoverable fault at p=0.05, for three seeds, and
+// checks that every caller was told the truth and that nothing was created
+// twice.
+func TestFaultSoak(t *testing.T) {
+	for _, seed := range []int64{1, 2, 3} {
+		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) { soak(t, seed) })
+	}
+}
+
+func soak(t *testing.T, seed int64) {
+	ctx := t.Context()
+	faults, err := emulator.ParseFaults(soakFaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := startEmu(t, emulator.Config{Faults: faults, Seed: seed, LoginLimit: 1 << 20, HourlyLimit: 1 << 20})
+	c := newClient(t, e, func(cfg *billapi.Config) {
+		cfg.MaxInFlight = 3
+		cfg.MaxAttempts = 8
+		cfg.HourlyLoginBudget = 1 << 20
+		cfg.HourlyRequestBudget = 1 << 20
+	})
+
+	const total, bulkShare, workers = 2000, 1000, 8
+	custNames := names(fmt.Sprintf("Soak%d", seed), total)
+
+	// Customers: two bulk calls of 500 and 1,000 single creates, all at once.
+	custTold := make([]told, total)
+	var wg sync.WaitGroup
+	for part := range 2 {
+		wg.Go(func() {
+			lo, hi := part*bulkShare/2, (part+1)*bulkShare/2
+			objs := make([]billapi.Customer, hi-lo)
+			for i := range objs {
+				objs[i] = billapi.Customer{Name: billapi.String(custNames[lo+i])}
+			}
+			res, _ := c.BulkCreateCustomers(ctx, objs, billapi.BulkOptions{})
+			for i, r := range res {
+				custTold[lo+i] = fromBulk(custNames[lo+i], r.Object, r.Err, func(x *billapi.Customer) string { return x.ID })
+			}
+		})
+	}
+	for w := range workers {
+		wg.Go(func() {
+			for i := bulkShare + w; i < total; i += workers {
+				cu, err := c.CreateCustomer(ctx, billapi.Customer{Name: billapi.String(custNames[i])})
+				custTold[i] = told{key: custNames[i], err: err}
+				if err == nil {
+					custTold[i].id = cu.ID
+				}
+			}
+		})
+	}
+	wg.Wait()
+
+	// Contacts of the customers that exist, half bulk, half single.
+	custIDs := settleCustomers(t, e, c, custTold)
+	contactTold := make([]told, total)
+	contactOf := func(i int) billapi.CustomerContact {
+		return billapi.CustomerContact{CustomerID: &custIDs[i%len(custIDs)], FirstName: billapi.String("F"),
+			LastName: billapi.String(fmt.Sprint(i)), Email: billapi.String(fmt.Sprintf("c%d-%d@soak.example", seed, i))}
+	}
+	for part := range 2 {
+		wg.Go(func() {
+			lo, hi := part*bulkShare/2, (part+1)*bulkShare/2
+			objs := make([]billapi.CustomerContact, hi-lo)
+			for i := range objs {
+				objs[i] = contactOf(lo + i)
+			}
+			res, _ := c.BulkCreateCustomerContacts(ctx, objs, billapi.BulkOptions{})
+			for i, r := range res {
+				contactTold[lo+i] = fromBulk(billapi.Deref(objs[i].Email), r.Object, r.Err, func(x *billapi.CustomerContact) string { return x.ID })
+			}
+		})
+	}
+	for w := range workers {
+		wg.Go(func() {
+			for i := bulkShare + w; i < total; i += workers {
+				obj := contactOf(i)
+				ct, err := c.CreateCustomerContact(ctx, obj)
+				contactTold[i] = told{key: billapi.Deref(obj.Email), err: err}
+				if err == nil {
+					contactTold[i].id = ct.ID
+				}
+			}
+		})
+	}
+	wg.Wait()
+	settleContacts(t, e, c, contactTold, contactOf)
+
+	st := e.Stats()
+	t.Logf("seed %d: %d requests, %d logins, faults %v", seed, st.Requests, st.Logins, st.Faults)
+	for _, k := range []string{"system", "concurrency", "session", "reset", "lost-response"} {
+		if st.Faults[k] == 0 {
+			t.Errorf("fault %q never struck: the soak does not exercise it", k)
+		}
+	}
+}
+
+func fromBulk[T any](key string, obj *T, e *billapi.Error, id func(*T) string) told {
+	if obj != nil {
+		return told{key: key, id: id(obj)}
+	}
+	if e == nil {
+		return told{key: key, err: errors.New("bulk result with neither object nor error")}
+	}
+	return told{key: key, err: e}
+}
+
+// verify checks what callers were told against what BILL holds (stored
+// maps key -> ids), and returns the indices that must be created again.
+func verify(t *testing.T, what string, tolds []told, stored map[string][]string) []int {
+	t.Helper()
+	var redo []int
+	seen := make(map[string]int)
+	for i, tl := range tolds {
+		ids := stored[tl.key]
+		if len(ids) > 1 {
+			t.Fatalf("%s %q exists %d times: %v", what, tl.key, len(ids), ids)
+		}
+		if tl.err == nil {
+			if len(ids) != 1 || ids[0] != tl.id {
+				t.Fatalf("%s %d: caller was told %s, BILL holds %v", what, i, tl.id, ids)
+			}
+			if j, dup := seen[tl.id]; dup {
+				t.Fatalf("%s %d and %d were told the same id %s", what, i, j, tl.id)
+			}
+			seen[tl.id] = i
+			continue
+		}
+		if errors.Is(tl.err, billapi.ErrConcurrency) {
+			t.Fatalf("%s %d: BDC_1322 reached the caller: %v", what, i, tl.err)
+		}
+		var be *billapi.Error
+		undecided := errors.As(tl.err, &be) && be.Code == billapi.CodeUndecidedOutcome
+		if len(ids) == 1 && !undecided {
+			t.Fatalf("%s %d: caller was told it failed (%v) but BILL holds %s", what, i, tl.err, ids[0])
+		}
+		if len(ids) == 0 {
+			t.Logf("%s %d: told %v; truly not created", what, i, tl.err)
+			redo = append(redo, i)
+		}
+	}
+	return redo
+}
+
+func settleCustomers(t *testing.T, e *emu, c *billapi.Client, tolds []told) []string {
+	t.Helper()
+	stored := func() map[string][]string {
+		e.SetFaults(emulator.FaultSpec{})
+		defer e.SetFaults(mustFaults(t))
+		m := make(map[string][]string)
+		for cu, err := range c.AllCustomers(t.Context(), billapi.ListParams{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			m[billapi.Deref(cu.Name)] = append(m[billapi.Deref(cu.Name)], cu.ID)
+		}
+		return m
+	}
+	m := stored()
+	redo := verify(t, "customer", tolds, m)
+	for round := 0; len(redo) > 0 && round < 5; round++ {
+		t.Logf("customers: %d callers told of a failure that really did not apply; creating them again", len(redo))
+		for _, i := range redo {
+			cu, err := c.CreateCustomer(t.Context(), billapi.Customer{Name: billapi.String(tolds[i].key)})
+			tolds[i] = told{key: tolds[i].key, err: err}
+			if err == nil {
+				tolds[i].id = cu.ID
+			}
+		}
+		m = stored()
+		redo = verify(t, "customer", tolds, m)
+	}
+	if len(redo) > 0 || len(m) != len(tolds) {
+		t.Fatalf("customers: %d stored, %d still missing; want exactly %d", len(m), len(redo), len(tolds))
+	}
+	ids := make([]string, len(tolds))
+	for i, tl := range tolds {
+		ids[i] = m[tl.key][0]
+	}
+	return ids
+}
+
+func settleContacts(t *testing.T, e *emu, c *billapi.Client, tolds []told, obj func(int) billapi.CustomerContact) {
+	t.Helper()
+	stored := func() (map[string][]string, int) {
+		e.SetFaults(emulator.FaultSpec{})
+		defer e.SetFaults(mustFaults(t))
+		m := make(map[string][]string)
+		n := 0
+		for ct, err := range c.AllCustomerContacts(t.Context(), billapi.ListParams{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			m[billapi.Deref(ct.Email)] = append(m[billapi.Deref(ct.Email)], ct.ID)
+			n++
+		}
+		return m, n
+	}
+	m, n := stored()
+	redo := verify(t, "contact", tolds, m)
+	for round := 0; len(redo) > 0 && round < 5; round++ {
+		t.Logf("contacts: %d callers told of a failure that really did not apply; creating them again", len(redo))
+		for _, i := range redo {
+			ct, err := c.CreateCustomerContact(t.Context(), obj(i))
+			tolds[i] = told{key: tolds[i].key, err: err}
+			if err == nil {
+				tolds[i].id = ct.ID
+			}
+		}
+		m, n = stored()
+		redo = verify(t, "contact", tolds, m)
+	}
+	if len(redo) > 0 || n != len(tolds) || len(m) != len(tolds) {
+		t.Fatalf("contacts: %d stored (%d distinct), %d still missing; want exactly %d", n, len(m), len(redo), len(tolds))
+	}
+}
+
+func mustFaults(t *testing.T) emulator.FaultSpec {
+	f, err := emulator.ParseFaults(soakFaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
