@@ -121,8 +121,9 @@ func (c *Client) call(ctx context.Context, op string, data any, mode callMode) (
 //
 // Policy: BDC_1109 voids the session, logs in again once and repeats (a
 // call made under a dead session was not applied); a call whose session
-// another caller had already replaced just repeats with the new one. BDC_1144 marks the
-// request budget spent until the top of the next hour and returns at once.
+// another caller had already replaced just repeats with the new one.
+// BDC_1144 marks the request budget spent until the top of the next hour
+// and returns at once.
 // BDC_1322, BDC_1001 and a request that never left are repeated with
 // backoff for every mode. A lost answer, BDC_1002, HTTP 5xx or a mangled
 // answer are repeated for reads and idempotent writes; for creates they

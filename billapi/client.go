@@ -141,14 +141,13 @@ func orDefault[N int | time.Duration](v, def N) N {
 // resend the credentials somewhere BILL did not say.
 func defaultHTTPClient() *http.Client {
 	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSHandshakeTimeout:   15 * time.Second,
-		ResponseHeaderTimeout: 0,
-		IdleConnTimeout:       90 * time.Second,
-		MaxIdleConns:          10,
-		MaxIdleConnsPerHost:   MaxInFlightLimit,
-		ForceAttemptHTTP2:     true,
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout: 15 * time.Second,
+		IdleConnTimeout:     90 * time.Second,
+		MaxIdleConns:        10,
+		MaxIdleConnsPerHost: MaxInFlightLimit,
+		ForceAttemptHTTP2:   true,
 	}
 	return &http.Client{
 		Transport: tr,

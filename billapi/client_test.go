@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -784,5 +786,59 @@ func TestAllPagesUntilShortPage(t *testing.T) {
 	}
 	if n := f.count("List/Customer"); n != 4 {
 		t.Fatalf("pages after early stop = %d, want 4", n)
+	}
+}
+
+func TestCallTimeoutPerAttempt(t *testing.T) {
+	slow := func(n int) bool { return n == 1 }
+	tests := []struct {
+		name      string
+		op        string
+		call      func(context.Context, *Client) error
+		wantCalls int
+		wantLists int
+	}{
+		{"read is repeated", "Crud/Read/Customer", getCustomer, 2, 0},
+		{"create is reconciled, then resent", "Crud/Create/Customer", createCustomer, 2, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeBill(t, func(op string, data map[string]any, n int) reply {
+				if op == "List/Customer" {
+					return okReply([]any{})
+				}
+				if slow(n) {
+					time.Sleep(300 * time.Millisecond)
+				}
+				return okReply(customerJSON(testCustomerID, "Acme"))
+			})
+			c := newTestClient(t, f, func(c *Config) { c.CallTimeout = 100 * time.Millisecond })
+			if err := tt.call(t.Context(), c); err != nil {
+				t.Fatal(err)
+			}
+			if got := f.count(tt.op); got != tt.wantCalls {
+				t.Fatalf("calls = %d, want %d", got, tt.wantCalls)
+			}
+			if got := f.count("List/Customer"); got != tt.wantLists {
+				t.Fatalf("lists = %d, want %d", got, tt.wantLists)
+			}
+		})
+	}
+}
+
+func TestNeverSent(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{&net.OpError{Op: "dial", Err: errors.New("connection refused")}, true},
+		{fmt.Errorf("post: %w", &net.OpError{Op: "dial", Err: errors.New("no route")}), true},
+		{&net.OpError{Op: "read", Err: errors.New("connection reset")}, false},
+		{io.EOF, false},
+	}
+	for _, tt := range tests {
+		if got := neverSent(tt.err); got != tt.want {
+			t.Errorf("neverSent(%v) = %v, want %v", tt.err, got, tt.want)
+		}
 	}
 }

@@ -133,6 +133,7 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 			OrgID:    id.OrgID,
 		}
 		redactor.Add(creds.DevKey, creds.UserName, creds.Password)
+		store = credentials.NewMemoryStore(redactor)
 		baseURL, source = url, "emulator demo identity"
 		logger.Warn().Str("base_url", url).Msg("serving against the in-process bill-mcp emulator, NOT BILL: data lives in memory and is lost when the server stops")
 	} else {

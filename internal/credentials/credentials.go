@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/bill-mcp/bill-mcp/billapi"
 	"github.com/bill-mcp/bill-mcp/vault"
@@ -80,6 +81,7 @@ func Resolve(ctx context.Context, o Options) (Resolved, error) {
 			return Resolved{}, fmt.Errorf("choose one credential source: --profile %s or --credentials env, not both", o.Profile)
 		}
 		res, err = fromEnv(getenv)
+		res.SessionStore = NewMemoryStore(o.Redactor)
 	} else {
 		res, err = fromVault(ctx, o, getenv)
 	}
@@ -233,4 +235,48 @@ func (s *SessionStore) LockLogin(ctx context.Context) (func(), error) {
 
 func toCached(s billapi.Session) vault.CachedSession {
 	return vault.CachedSession{ID: s.ID, APIEndPoint: s.APIEndPoint, OrgID: s.OrgID, UsersID: s.UsersID}
+}
+
+// MemoryStore keeps the session in memory only (--credentials env, the
+// emulator) and, like SessionStore, teaches the redactor every session id,
+// so the log's second net knows it too.
+type MemoryStore struct {
+	redactor Redactor
+	mu       sync.Mutex
+	sess     billapi.Session
+	ok       bool
+}
+
+// NewMemoryStore returns an empty in-memory store; r (may be nil) learns
+// every session id saved.
+func NewMemoryStore(r Redactor) *MemoryStore { return &MemoryStore{redactor: r} }
+
+var _ billapi.SessionStore = (*MemoryStore)(nil)
+
+// Load returns the session saved in this process, if any.
+func (m *MemoryStore) Load(context.Context) (billapi.Session, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sess, m.ok, nil
+}
+
+// Save keeps sess and teaches the redactor its id.
+func (m *MemoryStore) Save(_ context.Context, sess billapi.Session) error {
+	if m.redactor != nil {
+		m.redactor.Add(sess.ID)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sess, m.ok = sess, true
+	return nil
+}
+
+// Invalidate forgets sess if it is still the kept one.
+func (m *MemoryStore) Invalidate(_ context.Context, sess billapi.Session) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ok && m.sess.ID.Equal(sess.ID) {
+		m.sess, m.ok = billapi.Session{}, false
+	}
+	return nil
 }

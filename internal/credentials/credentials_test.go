@@ -94,8 +94,8 @@ func TestResolve(t *testing.T) {
 		{"bad profile name", Options{Profile: "../x"}, venv, "", "", "", false, vault.ErrInvalidProfile, []string{"profile name"}},
 		{"no vault", Options{}, map[string]string{vault.EnvDir: filepath.Join(t.TempDir(), "none"), vault.EnvPassphrase: "pw"}, "", "", "", false, vault.ErrNotInitialized, []string{"bill-mcp vault init"}},
 		{"wrong passphrase", Options{}, with(venv, vault.EnvPassphrase, "bad"), "", "", "", false, vault.ErrWrongKey, nil},
-		{"env, sandbox default", Options{Env: true}, fullEnv, "environment", "00801ENV", billapi.SandboxBaseURL, false, nil, nil},
-		{"env, production", Options{Env: true}, with(fullEnv, EnvBILLEnv, "Production"), "environment", "00801ENV", billapi.ProductionBaseURL, false, nil, nil},
+		{"env, sandbox default", Options{Env: true}, fullEnv, "environment", "00801ENV", billapi.SandboxBaseURL, true, nil, nil},
+		{"env, production", Options{Env: true}, with(fullEnv, EnvBILLEnv, "Production"), "environment", "00801ENV", billapi.ProductionBaseURL, true, nil, nil},
 		{"env, bad BILL_ENV", Options{Env: true}, with(fullEnv, EnvBILLEnv, "prod"), "", "", "", false, nil, []string{"BILL_ENV", "sandbox or production"}},
 		{"env, missing vars", Options{Env: true}, map[string]string{EnvDevKey: sentDevKey, EnvOrgID: "00801ENV"}, "", "", "", false, ErrMissingEnv, []string{"missing: BILL_USERNAME, BILL_PASSWORD"}},
 		{"env, bad org", Options{Env: true}, with(fullEnv, EnvOrgID, "123"), "", "", "", false, vault.ErrInvalidProfile, []string{"orgId"}},
@@ -197,5 +197,34 @@ func TestSessionStoreAdapter(t *testing.T) {
 	}
 	if _, ok, _ := res3.SessionStore.Load(ctx); ok {
 		t.Error("profile live sees profile default's session")
+	}
+}
+
+// TestMemoryStoreTeachesRedactor: with --credentials env the session lives
+// in memory, and the log's redactor still learns every session id.
+func TestMemoryStoreTeachesRedactor(t *testing.T) {
+	rec := &recorder{}
+	m := NewMemoryStore(rec)
+	if _, ok, _ := m.Load(t.Context()); ok {
+		t.Fatal("a new store holds a session")
+	}
+	first := billapi.Session{ID: vault.NewSecret("SENTINEL-session-one"), OrgID: "00801X"}
+	if err := m.Save(t.Context(), first); err != nil {
+		t.Fatal(err)
+	}
+	if !rec.has("SENTINEL-session-one") {
+		t.Error("the redactor did not learn the saved session id")
+	}
+	if got, ok, _ := m.Load(t.Context()); !ok || !got.ID.Equal(first.ID) {
+		t.Fatal("Load did not return the saved session")
+	}
+	// Invalidating another session leaves this one; invalidating it forgets it.
+	_ = m.Invalidate(t.Context(), billapi.Session{ID: vault.NewSecret("other")})
+	if _, ok, _ := m.Load(t.Context()); !ok {
+		t.Fatal("invalidating a different session dropped the stored one")
+	}
+	_ = m.Invalidate(t.Context(), first)
+	if _, ok, _ := m.Load(t.Context()); ok {
+		t.Fatal("the invalidated session is still stored")
 	}
 }
