@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,8 +10,14 @@ import (
 	"testing"
 
 	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/bill-mcp/bill-mcp/billapi"
 	"github.com/bill-mcp/bill-mcp/billapi/emulator"
+	"github.com/bill-mcp/bill-mcp/internal/credentials"
+	"github.com/bill-mcp/bill-mcp/internal/logging"
+	"github.com/bill-mcp/bill-mcp/internal/server"
+	"github.com/bill-mcp/bill-mcp/vault"
 )
 
 // Sentinel credentials: distinctive values with characters that change
@@ -262,4 +269,55 @@ func TestLeakScanCatchesEncodedForms(t *testing.T) {
 	if leaks := findLeaks(map[string]string{"password": canaryPassword}, map[string]string{"clean": "[REDACTED]"}); len(leaks) != 0 {
 		t.Errorf("a clean output was reported: %v", leaks)
 	}
+}
+
+// TestCanaryPanicPath: a tool handler that panics with a value carrying the
+// credentials (formatted, and one raw by a hypothetical bug) must not leak
+// them into the tool result or the log. In-process, because the real binary
+// has no way to make a tool panic on purpose.
+func TestCanaryPanicPath(t *testing.T) {
+	emu := startRecordingEmulator(t, emulator.Config{Identity: canaryIdentity()})
+	creds := billapi.Credentials{DevKey: vault.NewSecret(canaryDevKey), UserName: vault.NewSecret(canaryUser),
+		Password: vault.NewSecret(canaryPassword), OrgID: canaryOrg}
+	var stderr syncBuffer
+	redactor := logging.NewRedactingWriter(&stderr, creds.DevKey, creds.UserName, creds.Password)
+	logger, err := logging.New(redactor, "json", "debug")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc, err := billapi.New(billapi.Config{BaseURL: emu.URL, Credentials: creds, Logger: &logger,
+		SessionStore: credentials.NewMemoryStore(redactor)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := server.New(server.Options{Client: bc, Version: "test", Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.AddTool(mcp.NewToolWithRawSchema("explode", "panics", []byte(`{"type":"object","properties":{}}`)),
+		func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			_, _ = bc.ListCustomers(ctx, billapi.ListParams{Max: 1}) // log in, so there is a session id to leak
+			panic(fmt.Sprintf("bug: creds=%+v raw=%s", creds, creds.Password.Reveal()))
+		})
+	c, err := client.NewInProcessClientWithOptions(s, client.WithProtocolVersion("2025-11-25"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	initialize(t, c)
+	_, isErr, raw := callTool(t, c, "explode", map[string]any{})
+	if !isErr {
+		t.Fatalf("a panicking tool should answer an isError result, got %s", raw)
+	}
+	secrets := map[string]string{"devKey": canaryDevKey, "userName": canaryUser, "password": canaryPassword}
+	for i, id := range emu.sessionIDs() {
+		secrets[fmt.Sprintf("sessionId #%d", i)] = id
+	}
+	if len(secrets) < 4 {
+		t.Fatal("the tool never logged in; the session id could not be checked")
+	}
+	assertNoLeak(t, secrets, map[string]string{"panic tool result": raw, "panic log": stderr.String()})
 }
