@@ -44,7 +44,7 @@ func (c *Client) send(ctx context.Context, base, op string, body []byte, login b
 	if e := c.gate.enter(ctx, op, login); e != nil {
 		return nil, e, false
 	}
-	defer c.gate.leave()
+	defer func() { c.gate.leave(e != nil && e.Code == CodeTooManyInFlight, e == nil) }()
 
 	actx, cancel := context.WithTimeout(ctx, c.callTimeout)
 	defer cancel()

@@ -424,6 +424,34 @@ func TestExactlyOnceCreates(t *testing.T) {
 		}
 	})
 
+	t.Run("identical contacts at the same time stay two", func(t *testing.T) {
+		e := startEmu(t, emulator.Config{})
+		c := newClient(t, e, func(cfg *billapi.Config) { cfg.MaxInFlight = 2 })
+		cu := must(c.CreateCustomer(ctx, billapi.Customer{Name: billapi.String("Twins at once")}))(t)
+		ct := billapi.CustomerContact{CustomerID: &cu.ID, FirstName: billapi.String("Kim"), Email: billapi.String("kim@x.example")}
+		e.script.on("Crud/Create/CustomerContact", 1, delayAfter) // applied; its answer is still on the wire...
+		e.script.on("Crud/Create/CustomerContact", 2, dropAfter)  // ...while this one's answer is lost
+		first := make(chan *billapi.CustomerContact, 1)
+		go func() {
+			got, err := c.CreateCustomerContact(ctx, ct)
+			if err != nil {
+				t.Error(err)
+			}
+			first <- got
+		}()
+		for e.Stats().Objects[billapi.EntityCustomerContact] == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		second := must(c.CreateCustomerContact(ctx, ct))(t)
+		one := <-first
+		if one == nil || one.ID == second.ID {
+			t.Fatalf("both callers were told the same contact: %v and %s", one, second.ID)
+		}
+		if got := all(t, c.AllCustomerContacts(ctx, billapi.ListParams{})); len(got) != 2 {
+			t.Fatalf("contacts = %d, want 2", len(got))
+		}
+	})
+
 	t.Run("bank account applied then answer lost", func(t *testing.T) {
 		e := startEmu(t, emulator.Config{})
 		c := newClient(t, e, nil)

@@ -9,13 +9,23 @@ import (
 )
 
 // gate is the one door every HTTP call of a Client passes, Login included:
-// a semaphore capping calls in flight, and the local hourly budgets counted
-// per clock hour (BILL resets its own at the top of the hour).
+// a cap on calls in flight, and the local hourly budgets counted per clock
+// hour (BILL resets its own at the top of the hour).
+//
+// The cap adapts: BILL's limit of 3 in flight is per devKey and org, so
+// other processes on the same key share it. When BILL answers BDC_1322 the
+// gate lowers its own cap by one (down to 1); after okToGrow successes in a
+// row it raises it again by one, up to Config.MaxInFlight. Retries then stop
+// colliding with fresh calls instead of losing to them over and over.
 type gate struct {
-	sem chan struct{}
 	now func() time.Time
+	max int
 
 	mu           sync.Mutex
+	wake         chan struct{} // closed and replaced when a slot frees or the cap grows
+	limit        int           // current cap, 1..max
+	inUse        int
+	okStreak     int
 	hour         time.Time // start of the clock hour the counters belong to
 	requests     int
 	logins       int
@@ -25,10 +35,15 @@ type gate struct {
 	loginBlocked time.Time
 }
 
+// okToGrow is how many successes in a row raise a lowered cap by one.
+const okToGrow = 8
+
 func newGate(maxInFlight, reqBudget, loginBudget int, now func() time.Time) *gate {
 	return &gate{
-		sem:         make(chan struct{}, maxInFlight),
 		now:         now,
+		max:         maxInFlight,
+		limit:       maxInFlight,
+		wake:        make(chan struct{}),
 		reqBudget:   reqBudget,
 		loginBudget: loginBudget,
 	}
@@ -41,29 +56,55 @@ func topOfNextHour(t time.Time) time.Time { return t.Truncate(time.Hour).Add(tim
 // (the login budget for Login, the request budget otherwise). On success the
 // caller must call leave. A spent budget fails at once, without waiting.
 func (g *gate) enter(ctx context.Context, op string, login bool) *Error {
-	if e := g.check(op, login, false); e != nil {
-		return e
+	for {
+		g.mu.Lock()
+		if e := g.checkLocked(op, login, false); e != nil {
+			g.mu.Unlock()
+			return e
+		}
+		if g.inUse < g.limit {
+			_ = g.checkLocked(op, login, true)
+			g.inUse++
+			g.mu.Unlock()
+			return nil
+		}
+		ch := g.wake
+		g.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return canceled(op, ctx.Err())
+		}
 	}
-	select {
-	case g.sem <- struct{}{}:
-	case <-ctx.Done():
-		return canceled(op, ctx.Err())
-	}
-	if e := g.check(op, login, true); e != nil {
-		<-g.sem
-		return e
-	}
-	return nil
 }
 
-// leave frees the slot taken by enter.
-func (g *gate) leave() { <-g.sem }
-
-// check reports a spent budget; with take set it also counts one call.
-func (g *gate) check(op string, login, take bool) *Error {
-	now := g.now()
+// leave frees the slot taken by enter. busy reports that BILL answered
+// BDC_1322 (lower the cap); ok that the call succeeded (count toward
+// raising it).
+func (g *gate) leave(busy, ok bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.inUse--
+	switch {
+	case busy:
+		g.okStreak = 0
+		if g.limit > 1 {
+			g.limit--
+		}
+	case ok && g.limit < g.max:
+		if g.okStreak++; g.okStreak >= okToGrow {
+			g.okStreak = 0
+			g.limit++
+		}
+	}
+	close(g.wake)
+	g.wake = make(chan struct{})
+}
+
+// checkLocked reports a spent budget; with take set it also counts one
+// call. g.mu is held.
+func (g *gate) checkLocked(op string, login, take bool) *Error {
+	now := g.now()
 	if h := now.Truncate(time.Hour); !h.Equal(g.hour) {
 		g.hour, g.requests, g.logins = h, 0, 0
 	}

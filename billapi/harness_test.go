@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -75,6 +76,7 @@ const (
 	pass       action = iota
 	dropBefore        // close the connection; the emulator never sees the call
 	dropAfter         // let the emulator apply the call, then close without an answer
+	delayAfter        // let the emulator apply the call, hold the answer 150 ms, then send it
 )
 
 // script sits in front of the emulator and plays scripted faults on the
@@ -118,6 +120,13 @@ func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case dropAfter:
 		s.next.ServeHTTP(httptest.NewRecorder(), r)
 		hangUp(w)
+	case delayAfter:
+		rec := httptest.NewRecorder()
+		s.next.ServeHTTP(rec, r)
+		time.Sleep(150 * time.Millisecond)
+		maps.Copy(w.Header(), rec.Header())
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
 	default:
 		s.next.ServeHTTP(w, r)
 	}

@@ -29,13 +29,13 @@ import (
 //  3. A candidate whose id this client already handed to a caller (it
 //     remembers the ids it created, or claimed by reconciliation, for
 //     knownTTL) is never matched again, and each candidate matches at most
-//     one item, in createdTime order. So two identical contacts created on
-//     purpose, one after the other, are two records and both callers get
-//     their own; and the second create's reconciliation cannot claim the
-//     first's record. The rule cannot tell apart identical records created
-//     at the same moment by another client (or by this client in another
-//     goroutine whose answer is still on the wire): such a record is
-//     indistinguishable and may be claimed.
+//     one item, in createdTime order. Before listing, the reconciler waits
+//     until no identical create of this client is still on the wire, so
+//     their ids are known first. So two identical contacts created on
+//     purpose, one after the other or at the same time from two
+//     goroutines, are two records and each caller gets its own. The rule
+//     cannot tell apart an identical record created in the same window by
+//     another client: such a record is indistinguishable and may be claimed.
 //  4. Matched items are done (the caller gets the record as if the answer
 //     had arrived). Unmatched items were not applied and are sent again.
 //     A customer re-sent after a lost answer that BILL refuses as a
@@ -57,13 +57,73 @@ const knownTTL = 3 * reconcileMargin
 const reconcileTries = 3
 
 // knownIDs remembers ids this client created or claimed recently.
+// It also counts this client's creates on the wire by match key, so a
+// reconciliation can wait for identical creates still in flight to land
+// (and their ids to become known) before it claims a record.
 type knownIDs struct {
 	mu       sync.Mutex
 	ids      map[string]time.Time
 	lastTrim time.Time
+	inflight map[string]int
+	changed  chan struct{} // closed and replaced whenever inflight drops
 }
 
-func newKnownIDs() *knownIDs { return &knownIDs{ids: make(map[string]time.Time)} }
+func newKnownIDs() *knownIDs {
+	return &knownIDs{ids: make(map[string]time.Time), inflight: make(map[string]int), changed: make(chan struct{})}
+}
+
+// begin records creates with these match keys going on the wire.
+func (k *knownIDs) begin(keys []string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, key := range keys {
+		k.inflight[key]++
+	}
+}
+
+// end records that those creates came back, and the ids they created: the
+// ids become known before the keys stop counting as in flight.
+func (k *knownIDs) end(keys, created []string) {
+	now := time.Now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, id := range created {
+		if id != "" {
+			k.addLocked(id, now)
+		}
+	}
+	for _, key := range keys {
+		if k.inflight[key]--; k.inflight[key] <= 0 {
+			delete(k.inflight, key)
+		}
+	}
+	close(k.changed)
+	k.changed = make(chan struct{})
+}
+
+// waitIdle waits until no create with any of keys is on the wire.
+func (k *knownIDs) waitIdle(ctx context.Context, keys []string) error {
+	for {
+		k.mu.Lock()
+		busy := false
+		for _, key := range keys {
+			if k.inflight[key] > 0 {
+				busy = true
+				break
+			}
+		}
+		ch := k.changed
+		k.mu.Unlock()
+		if !busy {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
 
 // addLocked records id; k.mu must be held.
 func (k *knownIDs) addLocked(id string, now time.Time) {
@@ -74,18 +134,6 @@ func (k *knownIDs) addLocked(id string, now time.Time) {
 			if now.Sub(t) > knownTTL {
 				delete(k.ids, id)
 			}
-		}
-	}
-}
-
-// add records ids handed to callers.
-func (k *knownIDs) add(ids ...string) {
-	now := time.Now()
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	for _, id := range ids {
-		if id != "" {
-			k.addLocked(id, now)
 		}
 	}
 }
@@ -117,7 +165,21 @@ func createReconciled[T any](ctx context.Context, c *Client, k kind[T], op strin
 	losses := 0
 	for len(pending) > 0 {
 		batch := pick(objs, pending)
+		keys := make([]string, len(batch))
+		for i := range batch {
+			keys[i] = k.matchKey(&batch[i])
+		}
+		c.known.begin(keys)
 		res, err := send(ctx, batch)
+		var created []string
+		if err == nil {
+			for _, r := range res {
+				if r.obj != nil {
+					created = append(created, k.id(r.obj))
+				}
+			}
+		}
+		c.known.end(keys, created)
 		var lost *lostAnswer
 		if errors.As(err, &lost) {
 			losses++
@@ -173,13 +235,11 @@ func createReconciled[T any](ctx context.Context, c *Client, k kind[T], op strin
 			return out, fatalOrNil(e)
 		}
 		var dups []int
-		var created []string
 		for j, i := range pending {
 			r := res[j]
 			switch {
 			case r.err == nil:
 				out[i].obj = r.obj
-				created = append(created, k.id(r.obj))
 			case resent && k.isDuplicate(r.err):
 				dups = append(dups, i)
 				out[i].err = r.err
@@ -187,7 +247,6 @@ func createReconciled[T any](ctx context.Context, c *Client, k kind[T], op strin
 				out[i].err = r.err
 			}
 		}
-		c.known.add(created...)
 		if len(dups) > 0 {
 			found, rerr := reconcile(ctx, c, k, pick(objs, dups), since)
 			for j, i := range dups {
@@ -210,6 +269,16 @@ func reconcile[T any](ctx context.Context, c *Client, k kind[T], objs []T, since
 	scope, ok := k.scope(objs)
 	if !ok {
 		return found, nil
+	}
+	// Identical creates of this client still on the wire may be about to
+	// answer with a record that matches ours: let their ids become known
+	// first, so we cannot claim them.
+	keys := make([]string, len(objs))
+	for i := range objs {
+		keys[i] = k.matchKey(&objs[i])
+	}
+	if err := c.known.waitIdle(ctx, keys); err != nil {
+		return nil, canceled("List/"+k.entity, err)
 	}
 	filters := append([]Filter{{Field: "createdTime", Op: OpGe, Value: FormatTime(since)}}, scope...)
 	var cands []T

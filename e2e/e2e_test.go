@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -90,6 +91,8 @@ func newHarness(t *testing.T) harness {
 		}
 	}
 
+	trackInputs(t, filepath.Dir(dir))
+
 	tmp := t.TempDir()
 	bin := filepath.Join(tmp, "bill-mcp")
 	args := []string{"build", "-o", bin}
@@ -127,6 +130,37 @@ func newHarness(t *testing.T) harness {
 		"NO_COLOR=1",
 	)
 	return harness{bin: bin, dir: dir, env: env}
+}
+
+// trackInputs opens every file of the module (outside hidden directories
+// and node_modules) so that go test's result cache is keyed on them: the
+// test binary does not import the server it builds and runs, and without
+// this a changed server or agent-day.mjs would be answered with a stale
+// cached PASS.
+func trackInputs(t *testing.T, root string) {
+	t.Helper()
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "node_modules") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		return f.Close()
+	})
+	if err != nil {
+		t.Fatalf("reading the module's files: %v", err)
+	}
 }
 
 // result is what one client run produced.

@@ -239,12 +239,53 @@ func progressReporter(ctx context.Context, req mcp.CallToolRequest) func(done, t
 	token := req.Params.Meta.ProgressToken
 	return func(done, total int) {
 		// A client that went away cannot be told; the bulk call goes on.
-		_ = srv.SendNotificationToClient(ctx, "notifications/progress", map[string]any{
+		err := srv.SendNotificationToClient(ctx, "notifications/progress", map[string]any{
 			"progressToken": token,
 			"progress":      done,
 			"total":         total,
 			"message":       fmt.Sprintf("%d of %d items done", done, total),
 		})
+		if err == nil {
+			awaitNotificationDelivery(ctx)
+		}
+	}
+}
+
+// Bounds of awaitNotificationDelivery.
+const (
+	deliveryPoll  = time.Millisecond
+	deliveryLimit = 250 * time.Millisecond
+	deliveryGrace = 5 * time.Millisecond
+)
+
+// awaitNotificationDelivery holds the handler back until the session's
+// notification queue is empty, plus a short grace for the write in hand.
+//
+// mcp-go v1.2.1 delivers notifications on another goroutine than the
+// result (stdio: StdioServer.handleNotifications; streamable HTTP: the
+// per-request forwarder, which drops what it dequeues after the request
+// ended), so a bulk call's final progress notification could arrive after
+// its result, where clients discard it, or not at all, and over HTTP two
+// notifications could overtake each other. Waiting after each one (once per
+// chunk of 100 items, so at most a few ms per 100) keeps them in order and
+// ahead of the result. The wait is bounded and honours ctx.
+func awaitNotificationDelivery(ctx context.Context) {
+	session := server.ClientSessionFromContext(ctx)
+	if session == nil {
+		return
+	}
+	ch := session.NotificationChannel()
+	deadline := time.Now().Add(deliveryLimit)
+	for len(ch) > 0 && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(deliveryPoll):
+		}
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(deliveryGrace):
 	}
 }
 
