@@ -2,6 +2,8 @@ module github.com/bill-mcp/bill-mcp
 
 go 1.26.8
 
+ignore ./e2e/node_modules
+
 require (
 	filippo.io/age v1.3.2 // indirect
 	filippo.io/hpke v0.4.0 // indirect

@@ -73,8 +73,10 @@ func TestGateCapsInFlight(t *testing.T) {
 			if tt.clientMax > 1 && tt.clientMax <= tt.emulatorMax && st.MaxInFlight < 2 {
 				t.Fatalf("emulator maxInFlight = %d: the client never ran calls in parallel", st.MaxInFlight)
 			}
-			if tt.clientMax > tt.emulatorMax && st.Errors[billapi.CodeTooManyInFlight] == 0 {
-				t.Fatalf("no BDC_1322 was answered (%v): the lowered limit was not exercised", st.Errors)
+			if busy := st.Errors[billapi.CodeTooManyInFlight]; tt.clientMax > tt.emulatorMax && (busy == 0 || busy > 50) {
+				// Some BDC_1322 proves the lowered limit was met; many would
+				// mean the gate kept colliding instead of lowering its cap.
+				t.Fatalf("BDC_1322 answered %d times for 50 calls, want 1..50", busy)
 			}
 			t.Logf("maxInFlight %d, BDC_1322 answered %d, failed callers %d", st.MaxInFlight, st.Errors[billapi.CodeTooManyInFlight], failed.Load())
 		})

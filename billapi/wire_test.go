@@ -1,6 +1,7 @@
 package billapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/url"
@@ -292,4 +293,50 @@ func FuzzDecodeEnvelope(f *testing.F) {
 			t.Fatalf("bulk decoder accepted invalid JSON %q", body)
 		}
 	})
+}
+
+func TestGateAdaptsToBusyAnswers(t *testing.T) {
+	g := newGate(3, 100, 10, time.Now)
+	limit := func() int {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return g.limit
+	}
+	steps := []struct {
+		busy, ok bool
+		times    int
+		want     int
+	}{
+		{busy: true, times: 1, want: 2},
+		{busy: true, times: 5, want: 1}, // never below 1
+		{ok: true, times: okToGrow - 1, want: 1},
+		{ok: true, times: 1, want: 2},
+		{busy: false, ok: false, times: 20, want: 2}, // other failures change nothing
+		{ok: true, times: 3 * okToGrow, want: 3},     // never above MaxInFlight
+	}
+	for i, s := range steps {
+		for range s.times {
+			if e := g.enter(t.Context(), "op", false); e != nil {
+				t.Fatal(e)
+			}
+			g.leave(s.busy, s.ok)
+		}
+		if got := limit(); got != s.want {
+			t.Fatalf("step %d: limit = %d, want %d", i, got, s.want)
+		}
+	}
+	// With the cap at 1, a second caller waits until the first leaves.
+	g2 := newGate(1, 100, 10, time.Now)
+	if e := g2.enter(t.Context(), "op", false); e != nil {
+		t.Fatal(e)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	if e := g2.enter(ctx, "op", false); e == nil || e.Code != CodeCanceled {
+		t.Fatalf("second enter = %v, want it to wait until cancelled", e)
+	}
+	g2.leave(false, true)
+	if e := g2.enter(t.Context(), "op", false); e != nil {
+		t.Fatalf("enter after leave: %v", e)
+	}
 }

@@ -189,7 +189,7 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		return err
 	}
 	if host, _, err := net.SplitHostPort(f.addr); err == nil && !isLoopback(host) {
-		logger.Warn().Str("addr", f.addr).Msg("listening beyond this machine: every request still needs the bearer token, but prefer 127.0.0.1 behind a TLS proxy")
+		logger.Warn().Str("addr", f.addr).Msg("listening beyond this machine: every request still needs the Authorization header, but prefer 127.0.0.1 behind a TLS proxy")
 	}
 	return server.ServeHTTP(ctx, srv, server.HTTPOptions{
 		Transport: f.transport,
