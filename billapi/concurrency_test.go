@@ -47,7 +47,7 @@ func TestGateCapsInFlight(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := startEmu(t, emulator.Config{MaxInFlight: tt.emulatorMax, Latency: time.Millisecond})
-			c := newClient(t, e, func(cfg *billapi.Config) { cfg.MaxInFlight = tt.clientMax; cfg.MaxAttempts = 40 })
+			c := newClient(t, e, func(cfg *billapi.Config) { cfg.MaxInFlight = tt.clientMax; cfg.MaxAttempts = 10 })
 			seed, err := c.CreateCustomer(t.Context(), billapi.Customer{Name: billapi.String("Seed")})
 			if err != nil {
 				t.Fatal(err)

@@ -533,7 +533,7 @@ func TestExactlyOnceCreates(t *testing.T) {
 func TestSharedEmulatorNoConcurrencyErrorReachesCallers(t *testing.T) {
 	e := startEmu(t, emulator.Config{MaxInFlight: 2, Latency: 2 * time.Millisecond})
 	mk := func() *billapi.Client {
-		return newClient(t, e, func(c *billapi.Config) { c.MaxInFlight = 2; c.MaxAttempts = 30 })
+		return newClient(t, e, func(c *billapi.Config) { c.MaxInFlight = 2; c.MaxAttempts = 10 })
 	}
 	a, b := mk(), mk()
 	var wg sync.WaitGroup

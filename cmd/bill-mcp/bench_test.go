@@ -71,13 +71,15 @@ func BenchmarkToolCallStdio(b *testing.B) {
 // through billapi against an emulator over loopback HTTP, the baseline for
 // BenchmarkToolCallStdio's ratio.
 func BenchmarkDirectBillapiGetCustomer(b *testing.B) {
-	emu := emulator.New(emulator.Config{})
+	// A long -benchtime makes more calls than BILL's 20,000 an hour: lift both
+	// budgets here, or the client (rightly) stops the benchmark.
+	emu := emulator.New(emulator.Config{HourlyLimit: 1 << 30})
 	srv := httptest.NewServer(emu)
 	b.Cleanup(srv.Close)
 	id := emulator.DemoIdentity()
 	c, err := billapi.New(billapi.Config{BaseURL: srv.URL + "/api/v2", Credentials: billapi.Credentials{
 		DevKey: vault.NewSecret(id.DevKey), UserName: vault.NewSecret(id.UserName),
-		Password: vault.NewSecret(id.Password), OrgID: id.OrgID}})
+		Password: vault.NewSecret(id.Password), OrgID: id.OrgID}, HourlyRequestBudget: 1 << 30})
 	if err != nil {
 		b.Fatal(err)
 	}
