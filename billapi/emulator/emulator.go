@@ -338,6 +338,25 @@ func abort(w http.ResponseWriter, reset bool) {
 	_ = conn.Close()
 }
 
+// answerFaultBeforeApply answers the fault kinds that strike before
+// anything is applied (system, concurrency, ratelimit, reset) and reports
+// whether it answered; session and lost-response are the callers' to handle.
+func (e *Emulator) answerFaultBeforeApply(w http.ResponseWriter, fault FaultKind, login bool) bool {
+	switch fault {
+	case FaultSystem:
+		e.fail(w, errf(codeSystem, "An unexpected system error occurred. Please try again."))
+	case FaultConcurrency:
+		e.fail(w, e.inFlightError())
+	case FaultRateLimit:
+		e.fail(w, e.hourlyError(login))
+	case FaultReset:
+		abort(w, true)
+	default:
+		return false
+	}
+	return true
+}
+
 // ServeHTTP answers BILL's v2 surface at /api/v2/{Path}.json and the
 // emulator's own GET /__emulator/stats and POST /__emulator/reset.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -436,24 +455,14 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if fault != "" {
 		e.countFault(fault)
 	}
-	switch fault {
-	case FaultSystem:
-		e.fail(w, errf(codeSystem, "An unexpected system error occurred. Please try again."))
-		return
-	case FaultConcurrency:
-		e.fail(w, e.inFlightError())
-		return
-	case FaultRateLimit:
-		e.fail(w, e.hourlyError(false))
-		return
-	case FaultSession:
+	if fault == FaultSession {
 		e.mu.Lock()
 		delete(e.sessions, sid)
 		e.mu.Unlock()
 		e.fail(w, errf(codeSession, "Session is invalid. Please log in."))
 		return
-	case FaultReset:
-		abort(w, true)
+	}
+	if e.answerFaultBeforeApply(w, fault, false) {
 		return
 	}
 
@@ -605,18 +614,7 @@ func (e *Emulator) serveLogin(w http.ResponseWriter, r *http.Request, form map[s
 	if fault != "" {
 		e.countFault(fault)
 	}
-	switch fault {
-	case FaultSystem:
-		e.fail(w, errf(codeSystem, "An unexpected system error occurred. Please try again."))
-		return
-	case FaultConcurrency:
-		e.fail(w, e.inFlightError())
-		return
-	case FaultRateLimit:
-		e.fail(w, e.hourlyError(true))
-		return
-	case FaultReset:
-		abort(w, true)
+	if e.answerFaultBeforeApply(w, fault, true) {
 		return
 	}
 	id := e.cfg.Identity
