@@ -213,7 +213,7 @@ func TestCanaryNoSecretLeaks(t *testing.T) {
 
 	t.Run("http", func(t *testing.T) {
 		hs := startHTTPServer(t, canaryEnv(emu.URL, canaryPassword), "--credentials", "env", "--log-level", "debug")
-		notes := &syncBuffer{}
+		notes := &lockedBuffer{}
 		c := hs.client(t, canaryToken, notes)
 		add("http tool results", toolDay(t, c, "http")...)
 		spec, _ := emulator.ParseFaults("p=0.3,kinds=system+concurrency+session+reset+lost-response")
@@ -279,7 +279,7 @@ func TestCanaryPanicPath(t *testing.T) {
 	emu := startRecordingEmulator(t, emulator.Config{Identity: canaryIdentity()})
 	creds := billapi.Credentials{DevKey: vault.NewSecret(canaryDevKey), UserName: vault.NewSecret(canaryUser),
 		Password: vault.NewSecret(canaryPassword), OrgID: canaryOrg}
-	var stderr syncBuffer
+	var stderr lockedBuffer
 	redactor := logging.NewRedactingWriter(&stderr, creds.DevKey, creds.UserName, creds.Password)
 	logger, err := logging.New(redactor, "json", "debug")
 	if err != nil {

@@ -30,7 +30,7 @@ func TestEmulatorCommandUsageErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var out, errb syncBuffer
+			var out, errb lockedBuffer
 			err := runEmulator(t.Context(), tt.args, stdio{Out: &out, Err: &errb, Getenv: func(string) string { return "" }})
 			if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), tt.says) {
 				t.Fatalf("err = %v, want a usage error mentioning %q", err, tt.says)
@@ -49,7 +49,7 @@ func TestEmulatorCommandServes(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
-	var out syncBuffer
+	var out lockedBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- runEmulator(ctx, []string{"--addr", "127.0.0.1:0", "--password-file", pwFile, "--org-id", "00801TEST0000000001X", "--user", "u@example.com"},

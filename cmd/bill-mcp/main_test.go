@@ -47,24 +47,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // recordingEmulator serves an emulator behind a wrapper that keeps every
 // Login answer, so tests learn the session ids BILL handed out.
 type recordingEmulator struct {
@@ -138,13 +120,13 @@ func serverEnv(extra ...string) []string {
 // its stdin/stdout; stderr is captured. Notifications are captured too.
 type stdioServer struct {
 	Client        *client.Client
-	Stderr        *syncBuffer
-	Notifications *syncBuffer
+	Stderr        *lockedBuffer
+	Notifications *lockedBuffer
 }
 
 func startStdioServer(t *testing.T, env []string, args ...string) *stdioServer {
 	t.Helper()
-	s := &stdioServer{Stderr: &syncBuffer{}, Notifications: &syncBuffer{}}
+	s := &stdioServer{Stderr: &lockedBuffer{}, Notifications: &lockedBuffer{}}
 	tr := transport.NewStdioWithOptions(binPath, env, append([]string{"serve"}, args...),
 		transport.WithCommandStderrWriter(s.Stderr))
 	if err := tr.Start(t.Context()); err != nil {
@@ -189,12 +171,12 @@ func freeAddr(t *testing.T) string {
 // waits until it answers.
 type httpServer struct {
 	Addr   string
-	Stderr *syncBuffer
+	Stderr *lockedBuffer
 }
 
 func startHTTPServer(t *testing.T, env []string, args ...string) *httpServer {
 	t.Helper()
-	s := &httpServer{Addr: freeAddr(t), Stderr: &syncBuffer{}}
+	s := &httpServer{Addr: freeAddr(t), Stderr: &lockedBuffer{}}
 	cmd := exec.Command(binPath, append([]string{"serve", "--transport", "http", "--addr", s.Addr}, args...)...)
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = s.Stderr, s.Stderr
@@ -226,7 +208,7 @@ func startHTTPServer(t *testing.T, env []string, args ...string) *httpServer {
 }
 
 // httpClient connects an MCP client to s over streamable HTTP with token.
-func (s *httpServer) client(t *testing.T, token string, notes *syncBuffer) *client.Client {
+func (s *httpServer) client(t *testing.T, token string, notes *lockedBuffer) *client.Client {
 	t.Helper()
 	c, err := client.NewStreamableHttpClient("http://"+s.Addr+"/mcp",
 		transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
