@@ -5,15 +5,94 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bill-mcp/bill-mcp/billapi"
 	"github.com/bill-mcp/bill-mcp/billapi/emulator"
 )
 
-// soakFaults is every fault kind that leaves the client able to carry on
-// (ratelimit would, by design, stop the client until the next hour; the
-// contract test covers it).
-const soakFaults = "p=0.05,kinds=system+concurrency+session+reset+lost-response"
+// soakFaults is every fault kind. ratelimit (BDC_1144) stops the client
+// until the top of the hour by design; the soak's callers wait for that
+// reset, as the error tells them, by moving the client's clock (patientClock).
+const soakFaults = "p=0.05,kinds=system+concurrency+ratelimit+session+reset+lost-response"
+
+// maxWaits bounds how often one caller waits out an hourly limit.
+const maxWaits = 50
+
+// patientClock is the client's clock in the soak. A caller told of an
+// hourly limit waits for its reset time, as the error says, by moving this
+// clock past it rather than sleeping until the next hour.
+type patientClock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+// Now is the wall clock plus the waiting done so far.
+func (p *patientClock) Now() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return time.Now().Add(p.off)
+}
+
+// waitOut reports whether err is an hourly-limit error, after moving the
+// clock past the reset time it names.
+func (p *patientClock) waitOut(err error) bool {
+	var be *billapi.Error
+	if !errors.As(err, &be) || be.Class != billapi.ClassHourlyLimit {
+		return false
+	}
+	if be.ResetAt.IsZero() {
+		panic("an hourly-limit error without a reset time")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if now := time.Now().Add(p.off); now.Before(be.ResetAt) {
+		p.off += be.ResetAt.Sub(now) + time.Millisecond
+	}
+	return true
+}
+
+// patiently calls call, waiting out hourly limits.
+func patiently[T any](clk *patientClock, call func() (T, error)) (T, error) {
+	v, err := call()
+	for range maxWaits {
+		if !clk.waitOut(err) {
+			break
+		}
+		v, err = call()
+	}
+	return v, err
+}
+
+// bulkPatiently sends items through bulk, re-sending after each wait only the
+// items refused by an hourly limit, and returns one told per item.
+func bulkPatiently[In, Out any](clk *patientClock, items []In, key func(In) string,
+	bulk func([]In) []billapi.BulkResult[Out], id func(*Out) string) []told {
+	out := make([]told, len(items))
+	pending := make([]int, len(items))
+	for i := range pending {
+		pending[i] = i
+	}
+	for range maxWaits {
+		if len(pending) == 0 {
+			break
+		}
+		batch := make([]In, len(pending))
+		for j, i := range pending {
+			batch[j] = items[i]
+		}
+		var again []int
+		for j, r := range bulk(batch) {
+			i := pending[j]
+			out[i] = fromBulk(key(items[i]), r.Object, r.Err, id)
+			if r.Err != nil && clk.waitOut(r.Err) {
+				again = append(again, i)
+			}
+		}
+		pending = again
+	}
+	return out
+}
 
 // told is what the client told a caller about one intended record.
 type told struct {
@@ -35,7 +114,7 @@ func TestFaultSoak(t *testing.T) {
 			}
 		})
 	}
-	for _, k := range []string{"system", "concurrency", "session", "reset", "lost-response"} {
+	for _, k := range []string{"system", "concurrency", "ratelimit", "session", "reset", "lost-response"} {
 		if struck[k] == 0 {
 			t.Errorf("fault %q never struck: the soak does not exercise it", k)
 		}
@@ -50,7 +129,9 @@ func soak(t *testing.T, seed int64) map[string]int64 {
 		t.Fatal(err)
 	}
 	e := startEmu(t, emulator.Config{Faults: faults, Seed: seed, LoginLimit: 1 << 20, HourlyLimit: 1 << 20})
+	clk := &patientClock{}
 	c := newClient(t, e, func(cfg *billapi.Config) {
+		cfg.Now = clk.Now
 		cfg.MaxInFlight = 3
 		cfg.MaxAttempts = 8
 		cfg.HourlyLoginBudget = 1 << 20
@@ -71,16 +152,20 @@ func soak(t *testing.T, seed int64) map[string]int64 {
 			for i := range objs {
 				objs[i] = billapi.Customer{Name: billapi.String(custNames[lo+i])}
 			}
-			res, _ := c.BulkCreateCustomers(ctx, objs, billapi.BulkOptions{})
-			for i, r := range res {
-				custTold[lo+i] = fromBulk(custNames[lo+i], r.Object, r.Err, func(x *billapi.Customer) string { return x.ID })
-			}
+			res := bulkPatiently(clk, objs, func(x billapi.Customer) string { return billapi.Deref(x.Name) },
+				func(b []billapi.Customer) []billapi.BulkResult[billapi.Customer] {
+					r, _ := c.BulkCreateCustomers(ctx, b, billapi.BulkOptions{})
+					return r
+				}, func(x *billapi.Customer) string { return x.ID })
+			copy(custTold[lo:hi], res)
 		})
 	}
 	for w := range workers {
 		wg.Go(func() {
 			for i := bulkShare + w; i < total; i += workers {
-				cu, err := c.CreateCustomer(ctx, billapi.Customer{Name: billapi.String(custNames[i])})
+				cu, err := patiently(clk, func() (*billapi.Customer, error) {
+					return c.CreateCustomer(ctx, billapi.Customer{Name: billapi.String(custNames[i])})
+				})
 				custTold[i] = told{key: custNames[i], err: err}
 				if err == nil {
 					custTold[i].id = cu.ID
@@ -91,7 +176,7 @@ func soak(t *testing.T, seed int64) map[string]int64 {
 	wg.Wait()
 
 	// Contacts of the customers that exist, half bulk, half single.
-	custIDs := settleCustomers(t, e, c, custTold)
+	custIDs := settleCustomers(t, e, c, clk, custTold)
 	contactTold := make([]told, total)
 	contactOf := func(i int) billapi.CustomerContact {
 		return billapi.CustomerContact{CustomerID: &custIDs[i%len(custIDs)], FirstName: billapi.String("F"),
@@ -104,17 +189,19 @@ func soak(t *testing.T, seed int64) map[string]int64 {
 			for i := range objs {
 				objs[i] = contactOf(lo + i)
 			}
-			res, _ := c.BulkCreateCustomerContacts(ctx, objs, billapi.BulkOptions{})
-			for i, r := range res {
-				contactTold[lo+i] = fromBulk(billapi.Deref(objs[i].Email), r.Object, r.Err, func(x *billapi.CustomerContact) string { return x.ID })
-			}
+			res := bulkPatiently(clk, objs, func(x billapi.CustomerContact) string { return billapi.Deref(x.Email) },
+				func(b []billapi.CustomerContact) []billapi.BulkResult[billapi.CustomerContact] {
+					r, _ := c.BulkCreateCustomerContacts(ctx, b, billapi.BulkOptions{})
+					return r
+				}, func(x *billapi.CustomerContact) string { return x.ID })
+			copy(contactTold[lo:hi], res)
 		})
 	}
 	for w := range workers {
 		wg.Go(func() {
 			for i := bulkShare + w; i < total; i += workers {
 				obj := contactOf(i)
-				ct, err := c.CreateCustomerContact(ctx, obj)
+				ct, err := patiently(clk, func() (*billapi.CustomerContact, error) { return c.CreateCustomerContact(ctx, obj) })
 				contactTold[i] = told{key: billapi.Deref(obj.Email), err: err}
 				if err == nil {
 					contactTold[i].id = ct.ID
@@ -123,7 +210,7 @@ func soak(t *testing.T, seed int64) map[string]int64 {
 		})
 	}
 	wg.Wait()
-	settleContacts(t, e, c, contactTold, contactOf)
+	settleContacts(t, e, c, clk, contactTold, contactOf)
 
 	st := e.Stats()
 	t.Logf("seed %d: %d requests, %d logins, faults %v", seed, st.Requests, st.Logins, st.Faults)
@@ -177,17 +264,23 @@ func verify(t *testing.T, what string, tolds []told, stored map[string][]string)
 	return redo
 }
 
-func settleCustomers(t *testing.T, e *emu, c *billapi.Client, tolds []told) []string {
+func settleCustomers(t *testing.T, e *emu, c *billapi.Client, clk *patientClock, tolds []told) []string {
 	t.Helper()
 	stored := func() map[string][]string {
 		e.SetFaults(emulator.FaultSpec{})
 		defer e.SetFaults(mustFaults(t))
-		m := make(map[string][]string)
-		for cu, err := range c.AllCustomers(t.Context(), billapi.ListParams{}) {
-			if err != nil {
-				t.Fatal(err)
+		m, err := patiently(clk, func() (map[string][]string, error) {
+			m := make(map[string][]string)
+			for cu, err := range c.AllCustomers(t.Context(), billapi.ListParams{}) {
+				if err != nil {
+					return nil, err
+				}
+				m[billapi.Deref(cu.Name)] = append(m[billapi.Deref(cu.Name)], cu.ID)
 			}
-			m[billapi.Deref(cu.Name)] = append(m[billapi.Deref(cu.Name)], cu.ID)
+			return m, nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 		return m
 	}
@@ -196,7 +289,9 @@ func settleCustomers(t *testing.T, e *emu, c *billapi.Client, tolds []told) []st
 	for round := 0; len(redo) > 0 && round < 5; round++ {
 		t.Logf("customers: %d callers told of a failure that really did not apply; creating them again", len(redo))
 		for _, i := range redo {
-			cu, err := c.CreateCustomer(t.Context(), billapi.Customer{Name: billapi.String(tolds[i].key)})
+			cu, err := patiently(clk, func() (*billapi.Customer, error) {
+				return c.CreateCustomer(t.Context(), billapi.Customer{Name: billapi.String(tolds[i].key)})
+			})
 			tolds[i] = told{key: tolds[i].key, err: err}
 			if err == nil {
 				tolds[i].id = cu.ID
@@ -215,19 +310,27 @@ func settleCustomers(t *testing.T, e *emu, c *billapi.Client, tolds []told) []st
 	return ids
 }
 
-func settleContacts(t *testing.T, e *emu, c *billapi.Client, tolds []told, obj func(int) billapi.CustomerContact) {
+func settleContacts(t *testing.T, e *emu, c *billapi.Client, clk *patientClock, tolds []told, obj func(int) billapi.CustomerContact) {
 	t.Helper()
 	stored := func() (map[string][]string, int) {
 		e.SetFaults(emulator.FaultSpec{})
 		defer e.SetFaults(mustFaults(t))
-		m := make(map[string][]string)
-		n := 0
-		for ct, err := range c.AllCustomerContacts(t.Context(), billapi.ListParams{}) {
-			if err != nil {
-				t.Fatal(err)
+		m, err := patiently(clk, func() (map[string][]string, error) {
+			m := make(map[string][]string)
+			for ct, err := range c.AllCustomerContacts(t.Context(), billapi.ListParams{}) {
+				if err != nil {
+					return nil, err
+				}
+				m[billapi.Deref(ct.Email)] = append(m[billapi.Deref(ct.Email)], ct.ID)
 			}
-			m[billapi.Deref(ct.Email)] = append(m[billapi.Deref(ct.Email)], ct.ID)
-			n++
+			return m, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, ids := range m {
+			n += len(ids)
 		}
 		return m, n
 	}
@@ -236,7 +339,7 @@ func settleContacts(t *testing.T, e *emu, c *billapi.Client, tolds []told, obj f
 	for round := 0; len(redo) > 0 && round < 5; round++ {
 		t.Logf("contacts: %d callers told of a failure that really did not apply; creating them again", len(redo))
 		for _, i := range redo {
-			ct, err := c.CreateCustomerContact(t.Context(), obj(i))
+			ct, err := patiently(clk, func() (*billapi.CustomerContact, error) { return c.CreateCustomerContact(t.Context(), obj(i)) })
 			tolds[i] = told{key: tolds[i].key, err: err}
 			if err == nil {
 				tolds[i].id = ct.ID
