@@ -76,6 +76,8 @@ func TestMasking(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"******7890", "******7890"},
 		{"1234567890", "******7890"},
+		{"*123456789012", "******9012"}, // a leading * alone is not masking
+		{"****", "****"},
 		{"123", "***"},
 		{"", ""},
 	}

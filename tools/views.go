@@ -123,10 +123,11 @@ func viewBankAccount(b billapi.CustomerBankAccount) bankAccountView {
 // down to its last four characters, so a full account number never reaches
 // an agent even if an upstream answer carried one.
 func maskAccountNumber(s string) string {
-	if s == "" || strings.HasPrefix(s, "*") {
-		return s
+	const keep = 4
+	visible := strings.TrimLeft(s, "*")
+	if s == "" || (visible != s && len(visible) <= keep) {
+		return s // already masked: at most the last four show
 	}
-	keep := 4
 	if len(s) <= keep {
 		return strings.Repeat("*", len(s))
 	}
