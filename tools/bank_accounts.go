@@ -141,6 +141,6 @@ func ListCustomerBankAccounts(c *billapi.Client) (mcp.Tool, server.ToolHandlerFu
 		if err != nil {
 			return errorResult(err, bankAccountEntity(), opRead)
 		}
-		return structured(bankAccountListOutput{BankAccounts: viewBankAccounts(items), Paging: pg})
+		return structured(bankAccountListOutput{BankAccounts: mapEach(items, viewBankAccount), Paging: pg})
 	})
 }

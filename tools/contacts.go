@@ -189,7 +189,7 @@ func ListCustomerContacts(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) 
 		if err != nil {
 			return errorResult(err, contactEntity(), opRead)
 		}
-		return structured(contactListOutput{Contacts: viewContacts(items), Paging: pg})
+		return structured(contactListOutput{Contacts: mapEach(items, viewContact), Paging: pg})
 	})
 }
 
@@ -200,11 +200,7 @@ func BulkCreateCustomerContacts(c *billapi.Client) (mcp.Tool, server.ToolHandler
 			"Returns one result per item with the new id or BILL's error, plus a summary; failed items do not stop the others.",
 		opCreate, bulkCreateContactsArgs{}, bulkOutput{})
 	return t, handle(c, func(ctx context.Context, req mcp.CallToolRequest, a bulkCreateContactsArgs) *mcp.CallToolResult {
-		objs := make([]billapi.CustomerContact, len(a.Contacts))
-		for i, x := range a.Contacts {
-			objs[i] = x.contact()
-		}
-		return runBulk(ctx, req, c.BulkCreateCustomerContacts, objs, contactID, contactEntity(), opCreate)
+		return runBulk(ctx, req, c.BulkCreateCustomerContacts, mapEach(a.Contacts, createContactArgs.contact), contactID, contactEntity(), opCreate)
 	})
 }
 
@@ -214,11 +210,7 @@ func BulkUpdateCustomerContacts(c *billapi.Client) (mcp.Tool, server.ToolHandler
 		"Change fields of any number of contacts in one call (100 per BILL call, progress after each 100). Each item names its contactId and only the fields to change.",
 		opUpdate, bulkUpdateContactsArgs{}, bulkOutput{})
 	return t, handle(c, func(ctx context.Context, req mcp.CallToolRequest, a bulkUpdateContactsArgs) *mcp.CallToolResult {
-		objs := make([]billapi.CustomerContact, len(a.Contacts))
-		for i, x := range a.Contacts {
-			objs[i] = x.contact()
-		}
-		return runBulk(ctx, req, c.BulkUpdateCustomerContacts, objs, contactID, contactEntity(), opUpdate)
+		return runBulk(ctx, req, c.BulkUpdateCustomerContacts, mapEach(a.Contacts, updateContactArgs.contact), contactID, contactEntity(), opUpdate)
 	})
 }
 

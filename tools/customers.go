@@ -254,7 +254,7 @@ func ListCustomers(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
 		if err != nil {
 			return errorResult(err, customerEntity(), opRead)
 		}
-		return structured(customerListOutput{Customers: viewCustomers(items), Paging: pg})
+		return structured(customerListOutput{Customers: mapEach(items, viewCustomer), Paging: pg})
 	})
 }
 
@@ -265,11 +265,7 @@ func BulkCreateCustomers(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
 			"Returns one result per item, in order, with the new id or BILL's error; one failed item does not stop the others. Prefer it to create_customer for more than 5.",
 		opCreate, bulkCreateCustomersArgs{}, bulkOutput{})
 	return t, handle(c, func(ctx context.Context, req mcp.CallToolRequest, a bulkCreateCustomersArgs) *mcp.CallToolResult {
-		objs := make([]billapi.Customer, len(a.Customers))
-		for i, x := range a.Customers {
-			objs[i] = x.customer()
-		}
-		return runBulk(ctx, req, c.BulkCreateCustomers, objs, customerID, customerEntity(), opCreate)
+		return runBulk(ctx, req, c.BulkCreateCustomers, mapEach(a.Customers, createCustomerArgs.customer), customerID, customerEntity(), opCreate)
 	})
 }
 
@@ -280,11 +276,7 @@ func BulkUpdateCustomers(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
 			"Returns one result per item plus a summary; failed items do not stop the others.",
 		opUpdate, bulkUpdateCustomersArgs{}, bulkOutput{})
 	return t, handle(c, func(ctx context.Context, req mcp.CallToolRequest, a bulkUpdateCustomersArgs) *mcp.CallToolResult {
-		objs := make([]billapi.Customer, len(a.Customers))
-		for i, x := range a.Customers {
-			objs[i] = x.customer()
-		}
-		return runBulk(ctx, req, c.BulkUpdateCustomers, objs, customerID, customerEntity(), opUpdate)
+		return runBulk(ctx, req, c.BulkUpdateCustomers, mapEach(a.Customers, updateCustomerArgs.customer), customerID, customerEntity(), opUpdate)
 	})
 }
 

@@ -160,26 +160,11 @@ func maskDigitRuns(s string) string {
 	return b.String()
 }
 
-func viewCustomers(cs []billapi.Customer) []customerView {
-	out := make([]customerView, 0, len(cs))
-	for _, c := range cs {
-		out = append(out, viewCustomer(c))
-	}
-	return out
-}
-
-func viewContacts(cs []billapi.CustomerContact) []contactView {
-	out := make([]contactView, 0, len(cs))
-	for _, c := range cs {
-		out = append(out, viewContact(c))
-	}
-	return out
-}
-
-func viewBankAccounts(bs []billapi.CustomerBankAccount) []bankAccountView {
-	out := make([]bankAccountView, 0, len(bs))
-	for _, b := range bs {
-		out = append(out, viewBankAccount(b))
+// mapEach returns f of every element of xs, in order.
+func mapEach[A, B any](xs []A, f func(A) B) []B {
+	out := make([]B, len(xs))
+	for i, x := range xs {
+		out[i] = f(x)
 	}
 	return out
 }
