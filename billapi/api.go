@@ -5,9 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/bill-mcp/bill-mcp/secret"
 	"github.com/rs/zerolog"
-
-	"github.com/bill-mcp/bill-mcp/vault"
 )
 
 // Hosts of BILL's v2 API.
@@ -28,15 +27,15 @@ const (
 // Credentials are what Login needs. DevKey, UserName and Password are
 // Secrets: they are revealed only in the form encoding of Login's body.
 type Credentials struct {
-	DevKey   vault.Secret
-	UserName vault.Secret
-	Password vault.Secret
+	DevKey   secret.Secret
+	UserName secret.Secret
+	Password secret.Secret
 	OrgID    string
 }
 
 // Session is a logged-in BILL session. ID is a Secret.
 type Session struct {
-	ID          vault.Secret
+	ID          secret.Secret
 	APIEndPoint string // base URL BILL told us to use, e.g. https://api-stage.bill.com/api/v2
 	OrgID       string
 	UsersID     string

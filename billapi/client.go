@@ -11,10 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bill-mcp/bill-mcp/secret"
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/singleflight"
-
-	"github.com/bill-mcp/bill-mcp/vault"
 )
 
 // Defaults for Config's zero values.
@@ -46,7 +45,7 @@ type Client struct {
 	sf       singleflight.Group
 	smu      sync.Mutex
 	cur      *activeSession
-	rejected vault.Secret
+	rejected secret.Secret
 
 	known *knownIDs
 }

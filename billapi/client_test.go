@@ -13,9 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bill-mcp/bill-mcp/secret"
 	"github.com/rs/zerolog"
-
-	"github.com/bill-mcp/bill-mcp/vault"
 )
 
 func TestNewValidatesConfig(t *testing.T) {
@@ -36,7 +35,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"negative budget", func(c *Config) { c.HourlyLoginBudget = -1 }, "must not be negative"},
 		{"negative timeout", func(c *Config) { c.CallTimeout = -time.Second }, "must not be negative"},
 		{"backoff inverted", func(c *Config) { c.BackoffBase = time.Minute; c.BackoffMax = time.Second }, "larger than BackoffMax"},
-		{"no password", func(c *Config) { c.Credentials.Password = vault.Secret{} }, "Credentials lack Password"},
+		{"no password", func(c *Config) { c.Credentials.Password = secret.Secret{} }, "Credentials lack Password"},
 		{"no org", func(c *Config) { c.Credentials.OrgID = " " }, "Credentials lack OrgID"},
 	}
 	for _, tt := range tests {
@@ -140,7 +139,7 @@ func TestSessionRejectedTwiceGivesUp(t *testing.T) {
 
 func TestBadCredentialsAreNotRetried(t *testing.T) {
 	f := newFakeBill(t, readCustomerHandler)
-	cfg := func(c *Config) { c.Credentials.Password = vault.NewSecret("wrong-s3cr3t") }
+	cfg := func(c *Config) { c.Credentials.Password = secret.New("wrong-s3cr3t") }
 	c := newTestClient(t, f, cfg)
 	_, err := c.GetCustomer(t.Context(), testCustomerID)
 	var e *Error
@@ -558,7 +557,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	if _, err := c.GetCustomer(t.Context(), testCustomerID); err != nil {
 		errs = append(errs, err.Error(), fmt.Sprintf("%+v %#v", err, err))
 	}
-	bad := newTestClient(t, f, func(c *Config) { c.Credentials.Password = vault.NewSecret("wrong-" + testPassword); c.Logger = &logger })
+	bad := newTestClient(t, f, func(c *Config) { c.Credentials.Password = secret.New("wrong-" + testPassword); c.Logger = &logger })
 	if err := bad.Login(t.Context()); err != nil {
 		errs = append(errs, err.Error(), fmt.Sprintf("%+v", err))
 	}

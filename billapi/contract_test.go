@@ -13,7 +13,7 @@ import (
 
 	"github.com/bill-mcp/bill-mcp/billapi"
 	"github.com/bill-mcp/bill-mcp/billapi/emulator"
-	"github.com/bill-mcp/bill-mcp/vault"
+	"github.com/bill-mcp/bill-mcp/secret"
 )
 
 // must returns a check that fails the test on err and returns v.
@@ -227,9 +227,9 @@ func TestContractErrors(t *testing.T) {
 		wantCalls int    // calls to op the emulator saw; 0 skips the check
 		op        string // op counted for wantCalls
 	}{
-		{name: "BDC_1101 wrong password", mutate: func(c *billapi.Config) { c.Credentials.Password = vault.NewSecret("nope") },
+		{name: "BDC_1101 wrong password", mutate: func(c *billapi.Config) { c.Credentials.Password = secret.New("nope") },
 			call: getUnknown, wantCode: billapi.CodeBadCredentials, sentinel: billapi.ErrAuth, wantCalls: 1, op: "Login"},
-		{name: "BDC_1102 wrong devKey", mutate: func(c *billapi.Config) { c.Credentials.DevKey = vault.NewSecret("nope") },
+		{name: "BDC_1102 wrong devKey", mutate: func(c *billapi.Config) { c.Credentials.DevKey = secret.New("nope") },
 			call: getUnknown, wantCode: billapi.CodeBadDevKey, sentinel: billapi.ErrAuth, wantCalls: 1, op: "Login"},
 		{name: "BDC_1123 wrong org", mutate: func(c *billapi.Config) { c.Credentials.OrgID = "00801OTHER0000000001" },
 			call: getUnknown, wantCode: "BDC_1123", sentinel: billapi.ErrAuth, wantCalls: 1, op: "Login"},

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bill-mcp/bill-mcp/vault"
+	"github.com/bill-mcp/bill-mcp/secret"
 )
 
 // Test credentials: distinctive so a leak is easy to spot.
@@ -159,7 +159,7 @@ func (f *fakeBill) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func testCreds() Credentials {
-	return Credentials{DevKey: vault.NewSecret(testDevKey), UserName: vault.NewSecret(testUser), Password: vault.NewSecret(testPassword), OrgID: testOrg}
+	return Credentials{DevKey: secret.New(testDevKey), UserName: secret.New(testUser), Password: secret.New(testPassword), OrgID: testOrg}
 }
 
 // newTestClient returns a client of f with tiny backoffs; mutate adjusts cfg.

@@ -15,7 +15,7 @@ import (
 
 	"github.com/bill-mcp/bill-mcp/billapi"
 	"github.com/bill-mcp/bill-mcp/billapi/emulator"
-	"github.com/bill-mcp/bill-mcp/vault"
+	"github.com/bill-mcp/bill-mcp/secret"
 )
 
 // emu is an in-process emulator behind an httptest server, optionally with
@@ -42,9 +42,9 @@ func startEmu(t testing.TB, cfg emulator.Config) *emu {
 func demoCreds() billapi.Credentials {
 	id := emulator.DemoIdentity()
 	return billapi.Credentials{
-		DevKey:   vault.NewSecret(id.DevKey),
-		UserName: vault.NewSecret(id.UserName),
-		Password: vault.NewSecret(id.Password),
+		DevKey:   secret.New(id.DevKey),
+		UserName: secret.New(id.UserName),
+		Password: secret.New(id.Password),
 		OrgID:    id.OrgID,
 	}
 }

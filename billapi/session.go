@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bill-mcp/bill-mcp/vault"
+	"github.com/bill-mcp/bill-mcp/secret"
 )
 
 // activeSession is a session with the base URL its calls go to.
@@ -100,7 +100,7 @@ func (c *Client) setCurrent(as *activeSession) {
 	c.smu.Unlock()
 }
 
-func (c *Client) isRejected(id vault.Secret) bool {
+func (c *Client) isRejected(id secret.Secret) bool {
 	c.smu.Lock()
 	defer c.smu.Unlock()
 	return !c.rejected.IsZero() && c.rejected.Equal(id)
@@ -160,7 +160,7 @@ func (c *Client) login(ctx context.Context) (*activeSession, error) {
 			if err := json.Unmarshal(d, &la); err != nil || la.SessionID == "" {
 				return nil, badResponse(op, 200, "Login answered without a sessionId")
 			}
-			s := Session{ID: vault.NewSecret(la.SessionID), APIEndPoint: la.APIEndPoint, OrgID: la.OrgID, UsersID: la.UsersID}
+			s := Session{ID: secret.New(la.SessionID), APIEndPoint: la.APIEndPoint, OrgID: la.OrgID, UsersID: la.UsersID}
 			return &activeSession{s: s, base: c.baseFor(la.APIEndPoint)}, nil
 		}
 		switch {

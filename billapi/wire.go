@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bill-mcp/bill-mcp/vault"
+	"github.com/bill-mcp/bill-mcp/secret"
 )
 
 // TimeLayout is how BILL writes timestamps: "2016-12-09T21:38:40.000+0000".
@@ -36,13 +36,13 @@ const maxResponseBytes = 32 << 20
 type formField struct {
 	name     string
 	value    string
-	secret   vault.Secret
+	secret   secret.Secret
 	isSecret bool
 }
 
 func plainField(name, value string) formField { return formField{name: name, value: value} }
 
-func secretField(name string, s vault.Secret) formField {
+func secretField(name string, s secret.Secret) formField {
 	return formField{name: name, secret: s, isSecret: true}
 }
 

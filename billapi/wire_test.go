@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bill-mcp/bill-mcp/vault"
+	"github.com/bill-mcp/bill-mcp/secret"
 )
 
 func TestDecodeEnvelope(t *testing.T) {
@@ -79,7 +79,7 @@ func TestDecodeEnvelopeNeverEchoesBody(t *testing.T) {
 }
 
 func TestFormBodyEncodesAndRevealsSecrets(t *testing.T) {
-	body := formBody(secretField("devKey", vault.NewSecret("k&y=1 +")), plainField("data", `{"a":"b c"}`))
+	body := formBody(secretField("devKey", secret.New("k&y=1 +")), plainField("data", `{"a":"b c"}`))
 	v, err := url.ParseQuery(string(body))
 	if err != nil {
 		t.Fatalf("body %q does not parse: %v", body, err)

@@ -16,7 +16,7 @@ import (
 	"github.com/bill-mcp/bill-mcp/billapi"
 	"github.com/bill-mcp/bill-mcp/billapi/emulator"
 	"github.com/bill-mcp/bill-mcp/internal/server"
-	"github.com/bill-mcp/bill-mcp/vault"
+	"github.com/bill-mcp/bill-mcp/secret"
 )
 
 // protocolVersion pins test clients to what today's real clients speak.
@@ -47,9 +47,9 @@ func newBillClient(t testing.TB, baseURL string) *billapi.Client {
 	c, err := billapi.New(billapi.Config{
 		BaseURL: baseURL + "/api/v2",
 		Credentials: billapi.Credentials{
-			DevKey:   vault.NewSecret(id.DevKey),
-			UserName: vault.NewSecret(id.UserName),
-			Password: vault.NewSecret(id.Password),
+			DevKey:   secret.New(id.DevKey),
+			UserName: secret.New(id.UserName),
+			Password: secret.New(id.Password),
 			OrgID:    id.OrgID,
 		},
 		MaxAttempts: 1,

@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/bill-mcp/bill-mcp/secret"
 )
 
 // BenchmarkOpenProfile is what a server start pays to read its profile:
@@ -51,7 +53,7 @@ func BenchmarkSessionCache(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := CachedSession{ID: NewSecret("session-id-0123456789"), APIEndPoint: "https://api-stage.bill.com/api/v2", OrgID: "00801P", UsersID: "006U"}
+	s := CachedSession{ID: secret.New("session-id-0123456789"), APIEndPoint: "https://api-stage.bill.com/api/v2", OrgID: "00801P", UsersID: "006U"}
 	b.Run("Save", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"filippo.io/age"
+	"github.com/bill-mcp/bill-mcp/secret"
 )
 
 // FormatVersion is the version of the vault's plaintext format.
@@ -18,7 +19,7 @@ const FormatVersion = 1
 // document is the decrypted vault.
 type document struct {
 	sessionKey *age.X25519Identity // encrypts session caches; made at init
-	httpToken  Secret
+	httpToken  secret.Secret
 	profiles   map[string]Profile
 }
 
@@ -107,15 +108,15 @@ func parseDocument(b []byte) (*document, error) {
 	if err != nil {
 		return nil, errors.New("vault sessionKey is not an age identity")
 	}
-	d := &document{sessionKey: id, httpToken: NewSecret(f.HTTPToken), profiles: make(map[string]Profile, len(f.Profiles))}
+	d := &document{sessionKey: id, httpToken: secret.New(f.HTTPToken), profiles: make(map[string]Profile, len(f.Profiles))}
 	for name, fp := range f.Profiles {
 		if err := ValidateProfileName(name); err != nil {
 			return nil, err
 		}
 		p := Profile{
-			DevKey:      NewSecret(fp.DevKey),
-			UserName:    NewSecret(fp.UserName),
-			Password:    NewSecret(fp.Password),
+			DevKey:      secret.New(fp.DevKey),
+			UserName:    secret.New(fp.UserName),
+			Password:    secret.New(fp.Password),
 			OrgID:       fp.OrgID,
 			Environment: Environment(fp.Environment),
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bill-mcp/bill-mcp/secret"
 	"github.com/zalando/go-keyring"
 )
 
@@ -71,8 +72,8 @@ func (k KeySource) String() string {
 // error wrapping ErrKeyringNotFound when there is no entry, and one wrapping
 // ErrKeyringUnavailable when there is no keyring to ask.
 type Keyring interface {
-	Get(ctx context.Context, service, account string) (Secret, error)
-	Set(ctx context.Context, service, account string, value Secret) error
+	Get(ctx context.Context, service, account string) (secret.Secret, error)
+	Set(ctx context.Context, service, account string, value secret.Secret) error
 }
 
 // noKeyringHelp is appended to every "no keyring" answer.
@@ -150,13 +151,13 @@ func (k *osKeyring) call(ctx context.Context, f func() (string, error)) (string,
 }
 
 // Get reads an entry.
-func (k *osKeyring) Get(ctx context.Context, service, account string) (Secret, error) {
+func (k *osKeyring) Get(ctx context.Context, service, account string) (secret.Secret, error) {
 	v, err := k.call(ctx, func() (string, error) { return keyring.Get(service, account) })
-	return NewSecret(v), err
+	return secret.New(v), err
 }
 
 // Set writes an entry.
-func (k *osKeyring) Set(ctx context.Context, service, account string, value Secret) error {
+func (k *osKeyring) Set(ctx context.Context, service, account string, value secret.Secret) error {
 	_, err := k.call(ctx, func() (string, error) { return "", keyring.Set(service, account, value.Reveal()) })
 	return err
 }
@@ -164,7 +165,7 @@ func (k *osKeyring) Set(ctx context.Context, service, account string, value Secr
 // keySource is the resolved source plus the passphrase it carries, if any.
 type keySource struct {
 	KeySource
-	passphrase Secret
+	passphrase secret.Secret
 }
 
 // resolveKeySource applies the documented order: passphrase file,
@@ -180,10 +181,10 @@ func resolveKeySource(getenv func(string) string, vaultPath string) (keySource, 
 		if s == "" {
 			return keySource{}, fmt.Errorf("%s=%s: the passphrase file is empty; put the vault passphrase in it: %w", EnvPassphraseFile, p, ErrNoKey)
 		}
-		return keySource{KeySource: KeySource{Kind: KeyPassphraseFile, Detail: p}, passphrase: NewSecret(s)}, nil
+		return keySource{KeySource: KeySource{Kind: KeyPassphraseFile, Detail: p}, passphrase: secret.New(s)}, nil
 	}
 	if s := getenv(EnvPassphrase); s != "" {
-		return keySource{KeySource: KeySource{Kind: KeyPassphraseEnv}, passphrase: NewSecret(s)}, nil
+		return keySource{KeySource: KeySource{Kind: KeyPassphraseEnv}, passphrase: secret.New(s)}, nil
 	}
 	return keySource{KeySource: KeySource{Kind: KeyKeyring, Detail: "(service " + KeyringService + ", account " + vaultPath + ")"}}, nil
 }

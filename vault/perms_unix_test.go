@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bill-mcp/bill-mcp/secret"
 )
 
 func TestPermissions(t *testing.T) {
@@ -20,7 +22,7 @@ func TestPermissions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Save(t.Context(), CachedSession{ID: NewSecret("s")}); err != nil {
+	if err := c.Save(t.Context(), CachedSession{ID: secret.New("s")}); err != nil {
 		t.Fatal(err)
 	}
 	for path, want := range map[string]os.FileMode{

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/bill-mcp/bill-mcp/secret"
 )
 
 // Environment is the BILL environment a profile's credentials belong to.
@@ -31,9 +33,9 @@ func ParseEnvironment(s string) (Environment, error) {
 // Profile is one named set of BILL credentials. DevKey, UserName and
 // Password are Secrets; OrgID and Environment are not secret.
 type Profile struct {
-	DevKey      Secret
-	UserName    Secret
-	Password    Secret
+	DevKey      secret.Secret
+	UserName    secret.Secret
+	Password    secret.Secret
 	OrgID       string
 	Environment Environment
 }
@@ -47,7 +49,7 @@ func (p Profile) Validate() error {
 	var errs []error
 	for _, f := range []struct {
 		name string
-		s    Secret
+		s    secret.Secret
 	}{{"devKey", p.DevKey}, {"userName", p.UserName}, {"password", p.Password}} {
 		switch {
 		case f.s.IsZero():

@@ -14,12 +14,13 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/bill-mcp/bill-mcp/secret"
 )
 
 // CachedSession is a BILL session kept between runs. ID (the sessionId) is
-// a Secret.
+// a secret.Secret.
 type CachedSession struct {
-	ID          Secret
+	ID          secret.Secret
 	APIEndPoint string
 	OrgID       string
 	UsersID     string
@@ -121,7 +122,7 @@ func (c *SessionCache) read() (CachedSession, bool, error) {
 	if err != nil || !hmac.Equal(fp, c.fingerprint) {
 		return CachedSession{}, false, nil // the credentials changed since it was saved
 	}
-	return CachedSession{ID: NewSecret(f.SessionID), APIEndPoint: f.APIEndPoint, OrgID: f.OrgID, UsersID: f.UsersID}, true, nil
+	return CachedSession{ID: secret.New(f.SessionID), APIEndPoint: f.APIEndPoint, OrgID: f.OrgID, UsersID: f.UsersID}, true, nil
 }
 
 // Load returns the cached session; ok is false when there is none, it is

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bill-mcp/bill-mcp/secret"
 )
 
 func newTestCache(t *testing.T) (*Vault, *SessionCache, string) {
@@ -32,7 +34,7 @@ func TestSessionCacheRoundTrip(t *testing.T) {
 	if _, ok, err := c.Load(ctx); err != nil || ok {
 		t.Fatalf("empty cache: ok=%v err=%v", ok, err)
 	}
-	want := CachedSession{ID: NewSecret("sess-SENTINEL-1"), APIEndPoint: "https://api-stage.bill.com/api/v2", OrgID: "00801P", UsersID: "006U1"}
+	want := CachedSession{ID: secret.New("sess-SENTINEL-1"), APIEndPoint: "https://api-stage.bill.com/api/v2", OrgID: "00801P", UsersID: "006U1"}
 	if err := c.Save(ctx, want); err != nil {
 		t.Fatal(err)
 	}
@@ -66,8 +68,8 @@ func TestSessionCacheRoundTrip(t *testing.T) {
 func TestSessionCacheInvalidate(t *testing.T) {
 	_, c, _ := newTestCache(t)
 	ctx := t.Context()
-	old := CachedSession{ID: NewSecret("old")}
-	newer := CachedSession{ID: NewSecret("newer")}
+	old := CachedSession{ID: secret.New("old")}
+	newer := CachedSession{ID: secret.New("newer")}
 	if err := c.Save(ctx, newer); err != nil {
 		t.Fatal(err)
 	}
@@ -94,9 +96,9 @@ func TestChangedCredentialVoidsSession(t *testing.T) {
 		name string
 		edit func(*Profile)
 	}{
-		{"devKey", func(p *Profile) { p.DevKey = NewSecret("other-dev-key") }},
-		{"userName", func(p *Profile) { p.UserName = NewSecret("other@example.com") }},
-		{"password", func(p *Profile) { p.Password = NewSecret("other-password") }},
+		{"devKey", func(p *Profile) { p.DevKey = secret.New("other-dev-key") }},
+		{"userName", func(p *Profile) { p.UserName = secret.New("other@example.com") }},
+		{"password", func(p *Profile) { p.Password = secret.New("other-password") }},
 		{"orgId", func(p *Profile) { p.OrgID = "00801OTHER" }},
 		{"environment", func(p *Profile) { p.Environment = Production }},
 	}
@@ -104,7 +106,7 @@ func TestChangedCredentialVoidsSession(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			v, c, dir := newTestCache(t)
 			ctx := t.Context()
-			if err := c.Save(ctx, CachedSession{ID: NewSecret("s1")}); err != nil {
+			if err := c.Save(ctx, CachedSession{ID: secret.New("s1")}); err != nil {
 				t.Fatal(err)
 			}
 			err := v.EditProfile(ctx, "p", func(p Profile, _ bool) (Profile, error) { tt.edit(&p); return p, nil })
@@ -129,7 +131,7 @@ func TestChangedCredentialVoidsSession(t *testing.T) {
 func TestSessionCacheDamagedIsAHint(t *testing.T) {
 	_, c, _ := newTestCache(t)
 	ctx := t.Context()
-	if err := c.Save(ctx, CachedSession{ID: NewSecret("s")}); err != nil {
+	if err := c.Save(ctx, CachedSession{ID: secret.New("s")}); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(c.Path(), []byte("age-encryption.org/v1\ngarbage"), 0o600); err != nil {
@@ -138,10 +140,10 @@ func TestSessionCacheDamagedIsAHint(t *testing.T) {
 	if _, ok, err := c.Load(ctx); ok || err != nil {
 		t.Fatalf("damaged cache: ok=%v err=%v, want no session and no error", ok, err)
 	}
-	if err := c.Save(ctx, CachedSession{ID: NewSecret("s2")}); err != nil {
+	if err := c.Save(ctx, CachedSession{ID: secret.New("s2")}); err != nil {
 		t.Fatal(err)
 	}
-	if got, ok, _ := c.Load(ctx); !ok || !got.ID.Equal(NewSecret("s2")) {
+	if got, ok, _ := c.Load(ctx); !ok || !got.ID.Equal(secret.New("s2")) {
 		t.Error("Save did not replace a damaged cache")
 	}
 }

@@ -2,7 +2,7 @@
 // named BILL profiles in the user's config directory, opened with a
 // passphrase (from a file or a variable) or an age identity held in the OS
 // keyring; an encrypted per-profile session cache with a cross-process
-// login lock; and the Secret type that never prints its value.
+// login lock. Credentials are held as secret.Secret.
 //
 // Layout of the vault directory (0700):
 //
@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/bill-mcp/bill-mcp/secret"
 	"github.com/gofrs/flock"
 )
 
@@ -226,7 +227,7 @@ func (v *Vault) initRecipient(ctx context.Context) (age.Recipient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generate vault key: %w", err)
 	}
-	if err := v.keyring.Set(ctx, KeyringService, v.path, NewSecret(id.String())); err != nil {
+	if err := v.keyring.Set(ctx, KeyringService, v.path, secret.New(id.String())); err != nil {
 		if errors.Is(err, ErrKeyringUnavailable) {
 			return nil, noKeyErr(err)
 		}
@@ -477,7 +478,7 @@ func (v *Vault) RemoveProfile(ctx context.Context, name string) error {
 
 // SetHTTPToken stores the bearer token the HTTP transports require,
 // replacing any earlier one.
-func (v *Vault) SetHTTPToken(ctx context.Context, token Secret) error {
+func (v *Vault) SetHTTPToken(ctx context.Context, token secret.Secret) error {
 	if len(token.Reveal()) < MinTokenLength {
 		return fmt.Errorf("HTTP token too short: use at least %d characters", MinTokenLength)
 	}
@@ -491,10 +492,10 @@ func (v *Vault) SetHTTPToken(ctx context.Context, token Secret) error {
 const MinTokenLength = 16
 
 // HTTPToken returns the stored HTTP bearer token; ok is false when none was made.
-func (v *Vault) HTTPToken(ctx context.Context) (token Secret, ok bool, err error) {
+func (v *Vault) HTTPToken(ctx context.Context) (token secret.Secret, ok bool, err error) {
 	doc, _, err := v.load(ctx)
 	if err != nil {
-		return Secret{}, false, err
+		return secret.Secret{}, false, err
 	}
 	return doc.httpToken, !doc.httpToken.IsZero(), nil
 }

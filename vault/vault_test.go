@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/bill-mcp/bill-mcp/secret"
 )
 
 // testWorkFactor keeps scrypt cheap in tests; production keeps age's default.
@@ -66,32 +67,32 @@ func runHelper(mode string) error {
 type fakeKeyring struct {
 	mu          sync.Mutex
 	unavailable bool
-	entries     map[string]Secret
+	entries     map[string]secret.Secret
 	gets        int
 }
 
-func (k *fakeKeyring) Get(_ context.Context, service, account string) (Secret, error) {
+func (k *fakeKeyring) Get(_ context.Context, service, account string) (secret.Secret, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.gets++
 	if k.unavailable {
-		return Secret{}, errNoSecretService
+		return secret.Secret{}, errNoSecretService
 	}
 	s, ok := k.entries[service+"\x00"+account]
 	if !ok {
-		return Secret{}, ErrKeyringNotFound
+		return secret.Secret{}, ErrKeyringNotFound
 	}
 	return s, nil
 }
 
-func (k *fakeKeyring) Set(_ context.Context, service, account string, v Secret) error {
+func (k *fakeKeyring) Set(_ context.Context, service, account string, v secret.Secret) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.unavailable {
 		return errNoSecretService
 	}
 	if k.entries == nil {
-		k.entries = map[string]Secret{}
+		k.entries = map[string]secret.Secret{}
 	}
 	k.entries[service+"\x00"+account] = v
 	return nil
@@ -103,9 +104,9 @@ func envFunc(m map[string]string) func(string) string {
 
 func testProfile(seed string) Profile {
 	return Profile{
-		DevKey:      NewSecret("dev-key-" + seed),
-		UserName:    NewSecret(seed + "@example.com"),
-		Password:    NewSecret("pw-" + seed + "-\"quoted\" & spaced"),
+		DevKey:      secret.New("dev-key-" + seed),
+		UserName:    secret.New(seed + "@example.com"),
+		Password:    secret.New("pw-" + seed + "-\"quoted\" & spaced"),
 		OrgID:       "00801" + strings.ToUpper(seed),
 		Environment: Sandbox,
 	}
@@ -336,10 +337,10 @@ func TestSetProfileValidation(t *testing.T) {
 	}{
 		{"bad name", "a/b", func(*Profile) {}, []string{"profile name"}},
 		{"empty name", "", func(*Profile) {}, []string{"profile name"}},
-		{"missing devKey and password", "p", func(p *Profile) { p.DevKey, p.Password = Secret{}, Secret{} }, []string{"devKey is required", "password is required"}},
+		{"missing devKey and password", "p", func(p *Profile) { p.DevKey, p.Password = secret.Secret{}, secret.Secret{} }, []string{"devKey is required", "password is required"}},
 		{"orgId prefix", "p", func(p *Profile) { p.OrgID = "0091ABC" }, []string{"start with 008"}},
 		{"environment", "p", func(p *Profile) { p.Environment = "prod" }, []string{`environment "prod"`}},
-		{"newline in password", "p", func(p *Profile) { p.Password = NewSecret("pw\n") }, []string{"password has leading/trailing spaces or a line break"}},
+		{"newline in password", "p", func(p *Profile) { p.Password = secret.New("pw\n") }, []string{"password has leading/trailing spaces or a line break"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -374,7 +375,7 @@ func TestEditProfileKeepsOtherFields(t *testing.T) {
 		if !exists {
 			return cur, errors.New("expected an existing profile")
 		}
-		cur.Password = NewSecret("rotated")
+		cur.Password = secret.New("rotated")
 		return cur, nil
 	})
 	if err != nil {
@@ -382,7 +383,7 @@ func TestEditProfileKeepsOtherFields(t *testing.T) {
 	}
 	got, _ := v.Profile(ctx, "p")
 	want := testProfile("p")
-	want.Password = NewSecret("rotated")
+	want.Password = secret.New("rotated")
 	if !sameProfile(got, want) {
 		t.Error("EditProfile did not keep the other fields")
 	}
@@ -438,10 +439,10 @@ func TestHTTPToken(t *testing.T) {
 	if _, ok, err := v.HTTPToken(ctx); err != nil || ok {
 		t.Fatalf("fresh vault: ok=%v err=%v", ok, err)
 	}
-	if err := v.SetHTTPToken(ctx, NewSecret("short")); err == nil {
+	if err := v.SetHTTPToken(ctx, secret.New("short")); err == nil {
 		t.Error("a 5-character token was accepted")
 	}
-	tok := NewSecret("0123456789abcdef0123")
+	tok := secret.New("0123456789abcdef0123")
 	if err := v.SetHTTPToken(ctx, tok); err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/bill-mcp/bill-mcp/internal/credentials"
 	"github.com/bill-mcp/bill-mcp/internal/logging"
 	"github.com/bill-mcp/bill-mcp/internal/server"
-	"github.com/bill-mcp/bill-mcp/vault"
+	"github.com/bill-mcp/bill-mcp/secret"
 )
 
 // Sentinel credentials: distinctive values with characters that change
@@ -277,8 +277,8 @@ func TestLeakScanCatchesEncodedForms(t *testing.T) {
 // has no way to make a tool panic on purpose.
 func TestCanaryPanicPath(t *testing.T) {
 	emu := startRecordingEmulator(t, emulator.Config{Identity: canaryIdentity()})
-	creds := billapi.Credentials{DevKey: vault.NewSecret(canaryDevKey), UserName: vault.NewSecret(canaryUser),
-		Password: vault.NewSecret(canaryPassword), OrgID: canaryOrg}
+	creds := billapi.Credentials{DevKey: secret.New(canaryDevKey), UserName: secret.New(canaryUser),
+		Password: secret.New(canaryPassword), OrgID: canaryOrg}
 	var stderr lockedBuffer
 	redactor := logging.NewRedactingWriter(&stderr, creds.DevKey, creds.UserName, creds.Password)
 	logger, err := logging.New(redactor, "json", "debug")

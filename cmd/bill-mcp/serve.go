@@ -18,8 +18,8 @@ import (
 	"github.com/bill-mcp/bill-mcp/internal/httpauth"
 	"github.com/bill-mcp/bill-mcp/internal/logging"
 	"github.com/bill-mcp/bill-mcp/internal/server"
+	"github.com/bill-mcp/bill-mcp/secret"
 	"github.com/bill-mcp/bill-mcp/tools"
-	"github.com/bill-mcp/bill-mcp/vault"
 )
 
 // serveFlags are serve's command line.
@@ -127,9 +127,9 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		defer stop()
 		id := emulator.DemoIdentity()
 		creds = billapi.Credentials{
-			DevKey:   vault.NewSecret(id.DevKey),
-			UserName: vault.NewSecret(id.UserName),
-			Password: vault.NewSecret(id.Password),
+			DevKey:   secret.New(id.DevKey),
+			UserName: secret.New(id.UserName),
+			Password: secret.New(id.Password),
 			OrgID:    id.OrgID,
 		}
 		redactor.Add(creds.DevKey, creds.UserName, creds.Password)
@@ -209,7 +209,7 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 // bearerToken loads the HTTP transports' token. With --emulator and none
 // configured it makes one for this run and prints it on stderr, the one
 // place a secret is shown: the user needs it to connect a client.
-func bearerToken(emu bool, redactor *logging.RedactingWriter, s stdio) (vault.Secret, error) {
+func bearerToken(emu bool, redactor *logging.RedactingWriter, s stdio) (secret.Secret, error) {
 	token, err := httpauth.LoadToken(s.Getenv)
 	if err == nil {
 		redactor.Add(token)
@@ -220,11 +220,11 @@ func bearerToken(emu bool, redactor *logging.RedactingWriter, s stdio) (vault.Se
 	// the zero-setup demo must not need a vault.
 	explicit := s.Getenv(httpauth.EnvTokenFile) != "" || s.Getenv(httpauth.EnvToken) != ""
 	if !emu || explicit {
-		return vault.Secret{}, fmt.Errorf("bearer token: %w", err)
+		return secret.Secret{}, fmt.Errorf("bearer token: %w", err)
 	}
 	token, err = httpauth.NewToken()
 	if err != nil {
-		return vault.Secret{}, fmt.Errorf("make a bearer token: %w", err)
+		return secret.Secret{}, fmt.Errorf("make a bearer token: %w", err)
 	}
 	fmt.Fprintf(s.Err, "bearer token for this run: %s\n", token.Reveal())
 	redactor.Add(token)

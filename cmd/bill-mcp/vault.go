@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/bill-mcp/bill-mcp/internal/httpauth"
+	"github.com/bill-mcp/bill-mcp/secret"
 	"github.com/bill-mcp/bill-mcp/vault"
 )
 
@@ -227,13 +228,13 @@ func currentProfile(ctx context.Context, v *vault.Vault, name string) (vault.Pro
 // applyInput sets the fields given in in.
 func applyInput(p vault.Profile, in setInput) (vault.Profile, error) {
 	if v := in["devKey"]; v != nil {
-		p.DevKey = vault.NewSecret(*v)
+		p.DevKey = secret.New(*v)
 	}
 	if v := in["userName"]; v != nil {
-		p.UserName = vault.NewSecret(*v)
+		p.UserName = secret.New(*v)
 	}
 	if v := in["password"]; v != nil {
-		p.Password = vault.NewSecret(*v)
+		p.Password = secret.New(*v)
 	}
 	if v := in["orgId"]; v != nil {
 		p.OrgID = strings.TrimSpace(*v)
@@ -364,7 +365,7 @@ func readLine(r io.Reader) (string, error) {
 
 // maskDevKey shows at most the last 4 characters, and only of a key long
 // enough that 4 characters leave at least 12 hidden.
-func maskDevKey(s vault.Secret) string {
+func maskDevKey(s secret.Secret) string {
 	v := s.Reveal()
 	if len(v) >= 16 {
 		return "••••" + v[len(v)-4:]
@@ -374,7 +375,7 @@ func maskDevKey(s vault.Secret) string {
 
 // maskUser keeps enough of a userName to recognise the account: the first
 // two characters and, for an email, the domain.
-func maskUser(s vault.Secret) string {
+func maskUser(s secret.Secret) string {
 	v := s.Reveal()
 	local, domain, isEmail := strings.Cut(v, "@")
 	keep := min(2, len(local)/2)

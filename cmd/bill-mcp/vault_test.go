@@ -8,16 +8,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bill-mcp/bill-mcp/secret"
 	"github.com/bill-mcp/bill-mcp/vault"
 )
 
 // noKeyring plays a headless machine.
 type noKeyring struct{}
 
-func (noKeyring) Get(context.Context, string, string) (vault.Secret, error) {
-	return vault.Secret{}, vault.ErrKeyringUnavailable
+func (noKeyring) Get(context.Context, string, string) (secret.Secret, error) {
+	return secret.Secret{}, vault.ErrKeyringUnavailable
 }
-func (noKeyring) Set(context.Context, string, string, vault.Secret) error {
+func (noKeyring) Set(context.Context, string, string, secret.Secret) error {
 	return vault.ErrKeyringUnavailable
 }
 

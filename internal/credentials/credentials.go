@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/bill-mcp/bill-mcp/billapi"
+	"github.com/bill-mcp/bill-mcp/secret"
 	"github.com/bill-mcp/bill-mcp/vault"
 )
 
@@ -37,7 +38,7 @@ var ErrMissingEnv = errors.New("missing credential environment variables")
 // Redactor learns secrets to scrub from log output;
 // *logging.RedactingWriter is one.
 type Redactor interface {
-	Add(secrets ...vault.Secret)
+	Add(secrets ...secret.Secret)
 }
 
 // Options says where to look.
@@ -119,7 +120,7 @@ func fromEnv(getenv func(string) string) (Resolved, error) {
 		}
 		env = e
 	}
-	p := vault.Profile{DevKey: vault.NewSecret(devKey), UserName: vault.NewSecret(user), Password: vault.NewSecret(pass), OrgID: org, Environment: env}
+	p := vault.Profile{DevKey: secret.New(devKey), UserName: secret.New(user), Password: secret.New(pass), OrgID: org, Environment: env}
 	if err := p.Validate(); err != nil {
 		return Resolved{}, fmt.Errorf("credentials from the environment (%s, %s, %s, %s): %w", EnvDevKey, EnvUserName, EnvPassword, EnvOrgID, err)
 	}
@@ -201,7 +202,7 @@ var (
 	_ billapi.LoginLocker  = (*SessionStore)(nil)
 )
 
-func (s *SessionStore) learn(id vault.Secret) {
+func (s *SessionStore) learn(id secret.Secret) {
 	if s.redactor != nil {
 		s.redactor.Add(id)
 	}

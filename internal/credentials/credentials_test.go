@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/bill-mcp/bill-mcp/billapi"
+	"github.com/bill-mcp/bill-mcp/secret"
 	"github.com/bill-mcp/bill-mcp/vault"
 )
 
@@ -19,10 +20,10 @@ const (
 
 type recorder struct {
 	mu   sync.Mutex
-	seen []vault.Secret
+	seen []secret.Secret
 }
 
-func (r *recorder) Add(s ...vault.Secret) {
+func (r *recorder) Add(s ...secret.Secret) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seen = append(r.seen, s...)
@@ -51,7 +52,7 @@ func newVault(t *testing.T) map[string]string {
 		t.Fatal(err)
 	}
 	for name, e := range map[string]vault.Environment{"default": vault.Sandbox, "live": vault.Production} {
-		p := vault.Profile{DevKey: vault.NewSecret(sentDevKey + name), UserName: vault.NewSecret(sentUser), Password: vault.NewSecret(sentPass), OrgID: "00801" + name, Environment: e}
+		p := vault.Profile{DevKey: secret.New(sentDevKey + name), UserName: secret.New(sentUser), Password: secret.New(sentPass), OrgID: "00801" + name, Environment: e}
 		if err := v.SetProfile(t.Context(), name, p); err != nil {
 			t.Fatal(err)
 		}
@@ -130,7 +131,7 @@ func TestResolve(t *testing.T) {
 			if res.Source != tt.wantSource || res.Credentials.OrgID != tt.wantOrg || res.BaseURL != tt.wantURL || (res.SessionStore != nil) != tt.wantStore {
 				t.Errorf("got source %q org %q url %q store %v", res.Source, res.Credentials.OrgID, res.BaseURL, res.SessionStore != nil)
 			}
-			if !strings.HasPrefix(res.Credentials.DevKey.Reveal(), sentDevKey) || !res.Credentials.Password.Equal(vault.NewSecret(sentPass)) || !res.Credentials.UserName.Equal(vault.NewSecret(sentUser)) {
+			if !strings.HasPrefix(res.Credentials.DevKey.Reveal(), sentDevKey) || !res.Credentials.Password.Equal(secret.New(sentPass)) || !res.Credentials.UserName.Equal(secret.New(sentUser)) {
 				t.Error("credentials not resolved")
 			}
 			if !rec.has(res.Credentials.DevKey.Reveal()) || !rec.has(sentPass) || !rec.has(sentUser) {
@@ -160,7 +161,7 @@ func TestSessionStoreAdapter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := billapi.Session{ID: vault.NewSecret("SESSION-SENTINEL"), APIEndPoint: "http://127.0.0.1:1/api/v2", OrgID: "00801default", UsersID: "006U"}
+	want := billapi.Session{ID: secret.New("SESSION-SENTINEL"), APIEndPoint: "http://127.0.0.1:1/api/v2", OrgID: "00801default", UsersID: "006U"}
 	if err := store.Save(ctx, want); err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +209,7 @@ func TestMemoryStoreTeachesRedactor(t *testing.T) {
 	if _, ok, _ := m.Load(t.Context()); ok {
 		t.Fatal("a new store holds a session")
 	}
-	first := billapi.Session{ID: vault.NewSecret("SENTINEL-session-one"), OrgID: "00801X"}
+	first := billapi.Session{ID: secret.New("SENTINEL-session-one"), OrgID: "00801X"}
 	if err := m.Save(t.Context(), first); err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +220,7 @@ func TestMemoryStoreTeachesRedactor(t *testing.T) {
 		t.Fatal("Load did not return the saved session")
 	}
 	// Invalidating another session leaves this one; invalidating it forgets it.
-	_ = m.Invalidate(t.Context(), billapi.Session{ID: vault.NewSecret("other")})
+	_ = m.Invalidate(t.Context(), billapi.Session{ID: secret.New("other")})
 	if _, ok, _ := m.Load(t.Context()); !ok {
 		t.Fatal("invalidating a different session dropped the stored one")
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bill-mcp/bill-mcp/billapi"
 	"github.com/bill-mcp/bill-mcp/billapi/emulator"
+	"github.com/bill-mcp/bill-mcp/secret"
 	"github.com/bill-mcp/bill-mcp/vault"
 )
 
@@ -29,7 +30,7 @@ func TestRestartsShareOneLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := emulator.DemoIdentity()
-	p := vault.Profile{DevKey: vault.NewSecret(id.DevKey), UserName: vault.NewSecret(id.UserName), Password: vault.NewSecret(id.Password), OrgID: id.OrgID, Environment: vault.Sandbox}
+	p := vault.Profile{DevKey: secret.New(id.DevKey), UserName: secret.New(id.UserName), Password: secret.New(id.Password), OrgID: id.OrgID, Environment: vault.Sandbox}
 	if err := v.SetProfile(t.Context(), DefaultProfile, p); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/bill-mcp/bill-mcp/secret"
 	"github.com/bill-mcp/bill-mcp/vault"
 )
 
@@ -33,54 +34,54 @@ const noTokenHelp = "HTTP transports need a bearer token: run `bill-mcp vault to
 // BILL_MCP_TOKEN, then the token stored in the vault by `bill-mcp vault
 // token` (which needs the vault's key, found the usual way). A token
 // shorter than vault.MinTokenLength is refused.
-func LoadToken(getenv func(string) string) (vault.Secret, error) {
+func LoadToken(getenv func(string) string) (secret.Secret, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
 	if p := getenv(EnvTokenFile); p != "" {
 		b, err := os.ReadFile(p)
 		if err != nil {
-			return vault.Secret{}, fmt.Errorf("%s=%s: cannot read the token file: %w", EnvTokenFile, p, err)
+			return secret.Secret{}, fmt.Errorf("%s=%s: cannot read the token file: %w", EnvTokenFile, p, err)
 		}
-		return checkToken(vault.NewSecret(strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")), EnvTokenFile+"="+p)
+		return checkToken(secret.New(strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")), EnvTokenFile+"="+p)
 	}
 	if t := getenv(EnvToken); t != "" {
-		return checkToken(vault.NewSecret(t), EnvToken)
+		return checkToken(secret.New(t), EnvToken)
 	}
 	v, err := vault.Open(vault.Options{Getenv: getenv})
 	if err != nil {
-		return vault.Secret{}, fmt.Errorf("%s: %w", noTokenHelp, err)
+		return secret.Secret{}, fmt.Errorf("%s: %w", noTokenHelp, err)
 	}
 	if ok, err := v.Exists(); err != nil || !ok {
-		return vault.Secret{}, fmt.Errorf("%s: %w", noTokenHelp, ErrNoToken)
+		return secret.Secret{}, fmt.Errorf("%s: %w", noTokenHelp, ErrNoToken)
 	}
 	tok, ok, err := v.HTTPToken(context.Background())
 	switch {
 	case err != nil:
-		return vault.Secret{}, fmt.Errorf("%s; reading the vault failed: %w", noTokenHelp, err)
+		return secret.Secret{}, fmt.Errorf("%s; reading the vault failed: %w", noTokenHelp, err)
 	case !ok:
-		return vault.Secret{}, fmt.Errorf("%s: %w", noTokenHelp, ErrNoToken)
+		return secret.Secret{}, fmt.Errorf("%s: %w", noTokenHelp, ErrNoToken)
 	}
 	return tok, nil
 }
 
-func checkToken(t vault.Secret, from string) (vault.Secret, error) {
+func checkToken(t secret.Secret, from string) (secret.Secret, error) {
 	switch {
 	case t.IsZero():
-		return vault.Secret{}, fmt.Errorf("%s is empty; %s: %w", from, noTokenHelp, ErrNoToken)
+		return secret.Secret{}, fmt.Errorf("%s is empty; %s: %w", from, noTokenHelp, ErrNoToken)
 	case len(t.Reveal()) < vault.MinTokenLength:
-		return vault.Secret{}, fmt.Errorf("the token from %s is shorter than %d characters; make a strong one with `bill-mcp vault token`", from, vault.MinTokenLength)
+		return secret.Secret{}, fmt.Errorf("the token from %s is shorter than %d characters; make a strong one with `bill-mcp vault token`", from, vault.MinTokenLength)
 	}
 	return t, nil
 }
 
 // NewToken returns a fresh token: 32 random bytes, base64url without padding.
-func NewToken() (vault.Secret, error) {
+func NewToken() (secret.Secret, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return vault.Secret{}, fmt.Errorf("generate token: %w", err)
+		return secret.Secret{}, fmt.Errorf("generate token: %w", err)
 	}
-	return vault.NewSecret(base64.RawURLEncoding.EncodeToString(b[:])), nil
+	return secret.New(base64.RawURLEncoding.EncodeToString(b[:])), nil
 }
 
 // Middleware answers 401 to any request without "Authorization: Bearer
@@ -89,7 +90,7 @@ func NewToken() (vault.Secret, error) {
 // does not leak either). A zero token refuses every request: it fails
 // closed. Neither the expected nor the presented token is ever logged or
 // echoed.
-func Middleware(token vault.Secret, next http.Handler) http.Handler {
+func Middleware(token secret.Secret, next http.Handler) http.Handler {
 	want := sha256.Sum256([]byte(token.Reveal()))
 	zero := token.IsZero()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

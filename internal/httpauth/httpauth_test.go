@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bill-mcp/bill-mcp/secret"
 	"github.com/bill-mcp/bill-mcp/vault"
 )
 
@@ -19,21 +20,21 @@ const tok = "tok-SENTINEL-0123456789abcdef"
 func TestMiddleware(t *testing.T) {
 	tests := []struct {
 		name       string
-		token      vault.Secret
+		token      secret.Secret
 		header     string
 		wantStatus int
 		wantError  string
 	}{
-		{"correct", vault.NewSecret(tok), "Bearer " + tok, 200, ""},
-		{"scheme is case-insensitive", vault.NewSecret(tok), "bearer  " + tok, 200, ""},
-		{"no header", vault.NewSecret(tok), "", 401, "unauthorized"},
-		{"basic auth", vault.NewSecret(tok), "Basic " + base64.StdEncoding.EncodeToString([]byte("u:"+tok)), 401, "unauthorized"},
-		{"bare token", vault.NewSecret(tok), tok, 401, "unauthorized"},
-		{"empty bearer", vault.NewSecret(tok), "Bearer ", 401, "unauthorized"},
-		{"wrong token", vault.NewSecret(tok), "Bearer nope", 401, "invalid_token"},
-		{"prefix of token", vault.NewSecret(tok), "Bearer " + tok[:len(tok)-1], 401, "invalid_token"},
-		{"token plus more", vault.NewSecret(tok), "Bearer " + tok + "x", 401, "invalid_token"},
-		{"server without a token fails closed", vault.Secret{}, "Bearer ", 401, "unauthorized"},
+		{"correct", secret.New(tok), "Bearer " + tok, 200, ""},
+		{"scheme is case-insensitive", secret.New(tok), "bearer  " + tok, 200, ""},
+		{"no header", secret.New(tok), "", 401, "unauthorized"},
+		{"basic auth", secret.New(tok), "Basic " + base64.StdEncoding.EncodeToString([]byte("u:"+tok)), 401, "unauthorized"},
+		{"bare token", secret.New(tok), tok, 401, "unauthorized"},
+		{"empty bearer", secret.New(tok), "Bearer ", 401, "unauthorized"},
+		{"wrong token", secret.New(tok), "Bearer nope", 401, "invalid_token"},
+		{"prefix of token", secret.New(tok), "Bearer " + tok[:len(tok)-1], 401, "invalid_token"},
+		{"token plus more", secret.New(tok), "Bearer " + tok + "x", 401, "invalid_token"},
+		{"server without a token fails closed", secret.Secret{}, "Bearer ", 401, "unauthorized"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,19 +122,19 @@ func TestLoadToken(t *testing.T) {
 	tests := []struct {
 		name    string
 		env     map[string]string
-		want    vault.Secret
+		want    secret.Secret
 		wantErr error
 		says    string
 	}{
-		{"file, newline trimmed", map[string]string{EnvTokenFile: file, EnvToken: "other-token-0123456789"}, vault.NewSecret(tok), nil, ""},
-		{"variable", map[string]string{EnvToken: tok}, vault.NewSecret(tok), nil, ""},
+		{"file, newline trimmed", map[string]string{EnvTokenFile: file, EnvToken: "other-token-0123456789"}, secret.New(tok), nil, ""},
+		{"variable", map[string]string{EnvToken: tok}, secret.New(tok), nil, ""},
 		{"vault", map[string]string{vault.EnvDir: vdir, vault.EnvPassphrase: "pw"}, stored, nil, ""},
-		{"variable beats vault", map[string]string{EnvToken: tok, vault.EnvDir: vdir, vault.EnvPassphrase: "pw"}, vault.NewSecret(tok), nil, ""},
-		{"missing file", map[string]string{EnvTokenFile: filepath.Join(tmp, "nope")}, vault.Secret{}, os.ErrNotExist, EnvTokenFile},
-		{"short variable", map[string]string{EnvToken: "short"}, vault.Secret{}, nil, "shorter than"},
-		{"nothing anywhere", map[string]string{vault.EnvDir: filepath.Join(tmp, "none")}, vault.Secret{}, ErrNoToken, "run `bill-mcp vault token` or set BILL_MCP_TOKEN_FILE"},
-		{"vault without token", map[string]string{vault.EnvDir: bare, vault.EnvPassphrase: "pw"}, vault.Secret{}, ErrNoToken, "bill-mcp vault token"},
-		{"vault, wrong passphrase", map[string]string{vault.EnvDir: vdir, vault.EnvPassphrase: "bad"}, vault.Secret{}, vault.ErrWrongKey, "bill-mcp vault token"},
+		{"variable beats vault", map[string]string{EnvToken: tok, vault.EnvDir: vdir, vault.EnvPassphrase: "pw"}, secret.New(tok), nil, ""},
+		{"missing file", map[string]string{EnvTokenFile: filepath.Join(tmp, "nope")}, secret.Secret{}, os.ErrNotExist, EnvTokenFile},
+		{"short variable", map[string]string{EnvToken: "short"}, secret.Secret{}, nil, "shorter than"},
+		{"nothing anywhere", map[string]string{vault.EnvDir: filepath.Join(tmp, "none")}, secret.Secret{}, ErrNoToken, "run `bill-mcp vault token` or set BILL_MCP_TOKEN_FILE"},
+		{"vault without token", map[string]string{vault.EnvDir: bare, vault.EnvPassphrase: "pw"}, secret.Secret{}, ErrNoToken, "bill-mcp vault token"},
+		{"vault, wrong passphrase", map[string]string{vault.EnvDir: vdir, vault.EnvPassphrase: "bad"}, secret.Secret{}, vault.ErrWrongKey, "bill-mcp vault token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

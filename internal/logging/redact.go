@@ -10,7 +10,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/bill-mcp/bill-mcp/vault"
+	"github.com/bill-mcp/bill-mcp/secret"
 )
 
 // MinRedactLen is the shortest secret value the writer replaces; shorter
@@ -48,14 +48,14 @@ type RedactingWriter struct {
 
 // NewRedactingWriter returns a writer that redacts secrets (and values of
 // credential-named fields) before writing to w.
-func NewRedactingWriter(w io.Writer, secrets ...vault.Secret) *RedactingWriter {
+func NewRedactingWriter(w io.Writer, secrets ...secret.Secret) *RedactingWriter {
 	r := &RedactingWriter{w: w, values: map[string]struct{}{}}
 	r.Add(secrets...)
 	return r
 }
 
 // Add teaches the writer more secrets, e.g. a sessionId learned at login.
-func (r *RedactingWriter) Add(secrets ...vault.Secret) {
+func (r *RedactingWriter) Add(secrets ...secret.Secret) {
 	var forms []string
 	for _, s := range secrets {
 		if v := s.Reveal(); len(v) >= MinRedactLen {
@@ -91,7 +91,7 @@ func (r *RedactingWriter) Add(secrets ...vault.Secret) {
 	})
 	pairs := make([]string, 0, 2*len(all))
 	for _, v := range all {
-		pairs = append(pairs, v, vault.Redacted)
+		pairs = append(pairs, v, secret.Redacted)
 	}
 	r.replacer = strings.NewReplacer(pairs...)
 }
@@ -164,9 +164,9 @@ func (r *RedactingWriter) Redact(p []byte) []byte {
 	if !mayHoldKey(out) {
 		return out
 	}
-	repl := []byte("${1}" + vault.Redacted)
-	out = jsonField.ReplaceAll(out, []byte(`${1}"`+vault.Redacted+`"`))
-	out = escapedJSONField.ReplaceAll(out, []byte(`${1}\"`+vault.Redacted+`\"`))
+	repl := []byte("${1}" + secret.Redacted)
+	out = jsonField.ReplaceAll(out, []byte(`${1}"`+secret.Redacted+`"`))
+	out = escapedJSONField.ReplaceAll(out, []byte(`${1}\"`+secret.Redacted+`\"`))
 	out = assignField.ReplaceAll(out, repl)
 	out = colonField.ReplaceAll(out, repl)
 	out = bearer.ReplaceAll(out, repl)

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/bill-mcp/bill-mcp/vault"
+	"github.com/bill-mcp/bill-mcp/secret"
 )
 
 // Sentinels with characters that every encoding changes.
@@ -64,7 +64,7 @@ func TestRedactingWriter(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			w := NewRedactingWriter(&buf, vault.NewSecret(devKey), vault.NewSecret(password), vault.NewSecret(session))
+			w := NewRedactingWriter(&buf, secret.New(devKey), secret.New(password), secret.New(session))
 			n, err := w.Write([]byte(tt.in))
 			if err != nil || n != len(tt.in) {
 				t.Fatalf("Write = %d, %v; want %d, nil", n, err, len(tt.in))
@@ -93,7 +93,7 @@ func TestRedactingWriterAddLater(t *testing.T) {
 	if buf.String() != line {
 		t.Fatalf("an unknown value was changed: %s", buf.String())
 	}
-	w.Add(vault.NewSecret(session), vault.NewSecret("abc"), vault.Secret{})
+	w.Add(secret.New(session), secret.New("abc"), secret.Secret{})
 	buf.Reset()
 	_, _ = w.Write([]byte(line + "abc"))
 	if got := buf.String(); got != "using [REDACTED]\nabc" {
@@ -119,7 +119,7 @@ func TestRedactingWriterConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {
-			s := vault.NewSecret(fmt.Sprintf("sentinel-%d-xyz", i))
+			s := secret.New(fmt.Sprintf("sentinel-%d-xyz", i))
 			w.Add(s)
 			for range 50 {
 				_, _ = fmt.Fprintf(w, "v=%s\n", s.Reveal())
@@ -142,7 +142,7 @@ func TestLoggerThroughRedactingWriter(t *testing.T) {
 	for _, format := range []string{"json", "console"} {
 		t.Run(format, func(t *testing.T) {
 			var buf bytes.Buffer
-			w := NewRedactingWriter(&buf, vault.NewSecret(devKey), vault.NewSecret(password))
+			w := NewRedactingWriter(&buf, secret.New(devKey), secret.New(password))
 			log, err := New(w, format, "debug")
 			if err != nil {
 				t.Fatal(err)
@@ -153,7 +153,7 @@ func TestLoggerThroughRedactingWriter(t *testing.T) {
 			if l := leaks(buf.String()); len(l) > 0 {
 				t.Fatalf("leaked %q:\n%s", l, buf.String())
 			}
-			if c := strings.Count(buf.String(), vault.Redacted); c < 3 {
+			if c := strings.Count(buf.String(), secret.Redacted); c < 3 {
 				t.Errorf("%d redactions, want at least 3:\n%s", c, buf.String())
 			}
 		})
@@ -162,7 +162,7 @@ func TestLoggerThroughRedactingWriter(t *testing.T) {
 
 func BenchmarkRedactingWriter(b *testing.B) {
 	w := NewRedactingWriter(writerFunc(func(p []byte) (int, error) { return len(p), nil }),
-		vault.NewSecret(devKey), vault.NewSecret(password), vault.NewSecret(session))
+		secret.New(devKey), secret.New(password), secret.New(session))
 	lines := map[string][]byte{
 		"plain":  []byte(`{"level":"info","op":"Crud/Read/Customer.json","attempt":1,"code":"","durationMs":182,"time":"2026-11-21T12:00:00Z","message":"call done"}` + "\n"),
 		"keyed":  []byte(`{"level":"debug","op":"Login.json","sessionId":"abc","time":"2026-11-21T12:00:00Z","message":"login done"}` + "\n"),

@@ -23,8 +23,8 @@ import (
 	"github.com/bill-mcp/bill-mcp/billapi"
 	"github.com/bill-mcp/bill-mcp/billapi/emulator"
 	"github.com/bill-mcp/bill-mcp/internal/server"
+	"github.com/bill-mcp/bill-mcp/secret"
 	"github.com/bill-mcp/bill-mcp/tools"
-	"github.com/bill-mcp/bill-mcp/vault"
 )
 
 const protocolVersion = "2025-11-25"
@@ -73,7 +73,7 @@ func newServer(t *testing.T, o server.Options) *mcpserver.MCPServer {
 	c, err := billapi.New(billapi.Config{
 		BaseURL: hs.URL + "/api/v2",
 		Credentials: billapi.Credentials{
-			DevKey: vault.NewSecret(id.DevKey), UserName: vault.NewSecret(id.UserName), Password: vault.NewSecret(id.Password), OrgID: id.OrgID,
+			DevKey: secret.New(id.DevKey), UserName: secret.New(id.UserName), Password: secret.New(id.Password), OrgID: id.OrgID,
 		},
 		MaxAttempts: 1,
 	})
@@ -243,7 +243,7 @@ func TestReadOnlyRefusalIsLogged(t *testing.T) {
 }
 
 func TestHTTPTransports(t *testing.T) {
-	token := vault.NewSecret("test-token-0123456789abcdefghijklmnop")
+	token := secret.New("test-token-0123456789abcdefghijklmnop")
 	for _, transportName := range []string{server.TransportHTTP, server.TransportSSE} {
 		t.Run(transportName, func(t *testing.T) {
 			s := newServer(t, server.Options{})
@@ -314,7 +314,7 @@ func TestServeHTTPShutsDownOnCancel(t *testing.T) {
 		done <- server.ServeHTTP(ctx, s, server.HTTPOptions{
 			Transport: server.TransportHTTP,
 			Addr:      "127.0.0.1:0",
-			Token:     vault.NewSecret("test-token-0123456789abcdefghijklmnop"),
+			Token:     secret.New("test-token-0123456789abcdefghijklmnop"),
 			Ready:     func(a net.Addr) { ready <- a },
 		})
 	}()
@@ -336,7 +336,7 @@ func TestServeHTTPShutsDownOnCancel(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("ServeHTTP did not stop")
 	}
-	if _, _, err := server.Handler(s, "carrier-pigeon", vault.Secret{}); err == nil || !strings.Contains(err.Error(), "stdio, sse or http") {
+	if _, _, err := server.Handler(s, "carrier-pigeon", secret.Secret{}); err == nil || !strings.Contains(err.Error(), "stdio, sse or http") {
 		t.Errorf("unknown transport: %v", err)
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/bill-mcp/bill-mcp/internal/httpauth"
-	"github.com/bill-mcp/bill-mcp/vault"
+	"github.com/bill-mcp/bill-mcp/secret"
 )
 
 // Transports serve accepts.
@@ -56,7 +56,7 @@ type HTTPOptions struct {
 	// Addr is host:port to listen on; DefaultAddr when empty.
 	Addr string
 	// Token is the bearer token every request must carry.
-	Token vault.Secret
+	Token secret.Secret
 	// Logger receives transport errors.
 	Logger zerolog.Logger
 	// Ready, if set, is called with the bound address once the listener is up.
@@ -66,7 +66,7 @@ type HTTPOptions struct {
 // Handler returns the HTTP handler of a transport: mcp-go's streamable HTTP
 // or SSE server (with its localhost Host-header guard on) behind the bearer
 // token check.
-func Handler(s *mcpserver.MCPServer, transport string, token vault.Secret) (http.Handler, func(context.Context) error, error) {
+func Handler(s *mcpserver.MCPServer, transport string, token secret.Secret) (http.Handler, func(context.Context) error, error) {
 	mux := http.NewServeMux()
 	var shutdown func(context.Context) error
 	switch transport {

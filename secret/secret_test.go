@@ -1,4 +1,4 @@
-package vault
+package secret
 
 import (
 	"bytes"
@@ -24,14 +24,14 @@ type holder struct {
 }
 
 func newHolder() holder {
-	s := NewSecret(sentinel)
+	s := New(sentinel)
 	h := holder{Exported: s, unexported: s, Ptr: &s}
 	h.Nested.inner = s
 	return h
 }
 
 func TestSecretFmtVerbs(t *testing.T) {
-	s := NewSecret(sentinel)
+	s := New(sentinel)
 	h := newHolder()
 	verbs := []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%T", "%10s", "%-12v", "%p"}
 	for _, verb := range verbs {
@@ -56,7 +56,7 @@ func TestSecretFmtVerbs(t *testing.T) {
 }
 
 func TestSecretMethods(t *testing.T) {
-	s := NewSecret(sentinel)
+	s := New(sentinel)
 	tests := []struct {
 		name string
 		got  func() (string, error)
@@ -88,7 +88,7 @@ func TestSecretMethods(t *testing.T) {
 }
 
 func TestSecretZerolog(t *testing.T) {
-	s := NewSecret(sentinel)
+	s := New(sentinel)
 	tests := []struct {
 		name string
 		log  func(*zerolog.Event) *zerolog.Event
@@ -116,7 +116,7 @@ func TestSecretZerolog(t *testing.T) {
 }
 
 func TestSecretSlog(t *testing.T) {
-	s := NewSecret(sentinel)
+	s := New(sentinel)
 	for name, h := range map[string]func(*bytes.Buffer) slog.Handler{
 		"text": func(b *bytes.Buffer) slog.Handler { return slog.NewTextHandler(b, nil) },
 		"json": func(b *bytes.Buffer) slog.Handler { return slog.NewJSONHandler(b, nil) },
@@ -136,18 +136,18 @@ func TestSecretEqualAndZero(t *testing.T) {
 		a, b  Secret
 		equal bool
 	}{
-		{NewSecret("a"), NewSecret("a"), true},
-		{NewSecret("a"), NewSecret("b"), false},
-		{NewSecret("a"), NewSecret("ab"), false},
-		{Secret{}, NewSecret(""), true},
-		{Secret{}, NewSecret("x"), false},
+		{New("a"), New("a"), true},
+		{New("a"), New("b"), false},
+		{New("a"), New("ab"), false},
+		{Secret{}, New(""), true},
+		{Secret{}, New("x"), false},
 	}
 	for _, tt := range tests {
 		if got := tt.a.Equal(tt.b); got != tt.equal {
 			t.Errorf("Equal(%q, %q) = %v", tt.a.Reveal(), tt.b.Reveal(), got)
 		}
 	}
-	if !NewSecret("").IsZero() || !(Secret{}).IsZero() || NewSecret("x").IsZero() {
+	if !New("").IsZero() || !(Secret{}).IsZero() || New("x").IsZero() {
 		t.Error("IsZero is wrong")
 	}
 }

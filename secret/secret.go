@@ -1,4 +1,8 @@
-package vault
+// Package secret holds the Secret type: a credential value (devKey, password,
+// sessionId, passphrase, token) that never prints, logs or marshals its value.
+// It imports nothing else from the project, so any package may hold a Secret
+// without pulling in the vault.
+package secret
 
 import (
 	"crypto/subtle"
@@ -26,8 +30,8 @@ type Secret struct {
 	p *string
 }
 
-// NewSecret wraps a raw credential value.
-func NewSecret(raw string) Secret {
+// New wraps a raw credential value.
+func New(raw string) Secret {
 	if raw == "" {
 		return Secret{}
 	}
