@@ -228,7 +228,23 @@ func vaultSet(ctx context.Context, v *vault.Vault, args []string, s stdio) error
 		verb = "created"
 	}
 	fmt.Fprintf(s.Out, "%s profile %s (%s, orgId %s)\n", verb, name, p.Environment, p.OrgID)
+	if in["orgId"] != nil {
+		if w := orgIDWarning(p.OrgID); w != "" {
+			fmt.Fprintf(s.Err, "warning: %s; fix it with: bill-mcp vault set %s --org-id ORGID\n", w, name)
+		}
+	}
 	return nil
+}
+
+// orgIDWarning says why id does not look like a BILL organization ID, or
+// "" when it does. An orgId is not a secret, so the warning quotes it.
+func orgIDWarning(id string) string {
+	if strings.HasPrefix(id, vault.OrgIDPrefix) {
+		return ""
+	}
+	return fmt.Sprintf("orgId %q does not look like a BILL organization ID, which begins with %s "+
+		"(find it in BILL under Settings > Sync & Integrations, or in the API login details next to the devKey); BILL refuses a login with the wrong one. "+
+		"The profile is saved as given", id, vault.OrgIDPrefix)
 }
 
 // currentProfile reads the profile if it exists.
