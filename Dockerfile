@@ -32,6 +32,8 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
 RUN install -d -m 0700 -o 65532 -g 65532 /out/vault
 
 FROM gcr.io/distroless/static-debian12:nonroot
+# The MCP Registry checks that this image belongs to the server.json name.
+LABEL io.modelcontextprotocol.server.name="io.github.bill-mcp/bill-mcp"
 COPY --from=build /out/bill-mcp /usr/local/bin/bill-mcp
 COPY --from=build --chown=65532:65532 /out/vault /vault
 # The vault lives on a volume. Its passphrase comes from a secret file named
