@@ -194,7 +194,9 @@ func TestRegistrySchemaRefuses(t *testing.T) {
 		name string
 		edit func(m map[string]any)
 	}{
-		{"old schema", func(m map[string]any) { m["$schema"] = "https://static.modelcontextprotocol.io/schemas/2025-09-29/server.schema.json" }},
+		{"old schema", func(m map[string]any) {
+			m["$schema"] = "https://static.modelcontextprotocol.io/schemas/2025-09-29/server.schema.json"
+		}},
 		{"no slash in name", func(m map[string]any) { m["name"] = "bill-mcp" }},
 		{"description over 100", func(m map[string]any) { m["description"] = strings.Repeat("x", 101) }},
 		{"no version", func(m map[string]any) { delete(m, "version") }},
