@@ -86,6 +86,14 @@ func TestHelpListsEveryCommandAndFlag(t *testing.T) {
 			})
 		}
 	}
+	for _, hp := range allCommands() {
+		args := append([]string{"help"}, hp.path...)
+		code, viaHelp, _ := runCLI(t, args...)
+		_, viaFlag, _ := runCLI(t, append(slices.Clone(hp.path), "--help")...)
+		if code != 0 || viaHelp != viaFlag {
+			t.Errorf("bill-mcp %v: exit %d, differs from --help:\n%s", args, code, viaHelp)
+		}
+	}
 	for _, args := range [][]string{{"help"}, {"-h"}} {
 		if code, out, _ := runCLI(t, args...); code != 0 || out != top {
 			t.Errorf("bill-mcp %v: exit %d, help differs from --help", args, code)
