@@ -23,9 +23,12 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
-ARG VERSION=dev
+# --build-arg VERSION=1.2.3 stamps a release's version (the image is then
+# tagged ghcr.io/bill-mcp/bill-mcp:1.2.3, as server.json says); without it
+# the binary keeps the version in cmd/bill-mcp/version.go.
+ARG VERSION=
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" \
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w ${VERSION:+-X main.version=$VERSION}" \
     -o /out/bill-mcp ./cmd/bill-mcp
 # The vault directory, owned by the runtime user with mode 0700, so that a
 # named volume mounted on it starts with the right owner and permissions.
