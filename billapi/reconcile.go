@@ -510,13 +510,13 @@ func isTimeout(e *Error) bool {
 
 // isFatal reports failures that will fail every later call as well:
 // rejected credentials, a spent hourly limit, a cancelled context, a session
-// BILL keeps refusing.
+// BILL keeps refusing, BILL unreachable.
 func isFatal(err error) bool {
 	var e *Error
 	if !errors.As(err, &e) {
 		return err != nil
 	}
-	return e.Class == ClassAuth || e.Class == ClassHourlyLimit || e.Class == ClassSession || e.Code == CodeCanceled
+	return e.Class == ClassAuth || e.Class == ClassHourlyLimit || e.Class == ClassSession || e.Class == ClassUnreachable || e.Code == CodeCanceled
 }
 
 func fatalOrNil(err error) error {
