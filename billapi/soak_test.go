@@ -415,7 +415,9 @@ func settleBanks(t *testing.T, e *emu, c *billapi.Client, clk *patientClock, tol
 	for round := 0; len(redo) > 0 && round < 5; round++ {
 		t.Logf("bank accounts: %d callers told of a failure that really did not apply; creating them again", len(redo))
 		for _, i := range redo {
-			ba, err := patiently(clk, func() (*billapi.CustomerBankAccount, error) { return c.CreateCustomerBankAccount(t.Context(), obj(i), true) })
+			ba, err := patiently(clk, func() (*billapi.CustomerBankAccount, error) {
+				return c.CreateCustomerBankAccount(t.Context(), obj(i), true)
+			})
 			tolds[i] = told{key: tolds[i].key, err: err}
 			if err == nil {
 				tolds[i].id = ba.ID

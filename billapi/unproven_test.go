@@ -23,8 +23,8 @@ import (
 // unknowns are the emulator settings for what nobody knows about BILL.
 func unknowns() map[string]emulator.Config {
 	return map[string]emulator.Config{
-		"names unique, routing plain":             {},
-		"duplicate names, routing masked":         {DuplicateNames: true, MaskRoutingNumbers: true},
+		"names unique, routing plain":            {},
+		"duplicate names, routing masked":        {DuplicateNames: true, MaskRoutingNumbers: true},
 		"duplicate names, routing masked, no in": {DuplicateNames: true, MaskRoutingNumbers: true, RefuseInFilter: true},
 	}
 }
@@ -186,8 +186,11 @@ func TestUnreachableNothingSent(t *testing.T) {
 	}
 	d.fail.Store(true)
 	for name, call := range map[string]func() error{
-		"create": func() error { _, err := c.CreateCustomer(ctx, billapi.Customer{Name: billapi.String("Far Co")}); return err },
-		"read":   func() error { _, err := c.ListCustomers(ctx, billapi.ListParams{}); return err },
+		"create": func() error {
+			_, err := c.CreateCustomer(ctx, billapi.Customer{Name: billapi.String("Far Co")})
+			return err
+		},
+		"read": func() error { _, err := c.ListCustomers(ctx, billapi.ListParams{}); return err },
 		"bulk": func() error {
 			_, err := c.BulkCreateCustomers(ctx, []billapi.Customer{{Name: billapi.String("Far A")}}, billapi.BulkOptions{})
 			return err
