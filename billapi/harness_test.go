@@ -99,6 +99,18 @@ type script struct {
 	mu    sync.Mutex
 	seen  map[string]int
 	rules map[string]map[int]action
+	sids  map[string]bool // session ids the client sent
+}
+
+// sessions returns the session ids the client has sent.
+func (s *script) sessions() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for id := range s.sids {
+		out = append(out, id)
+	}
+	return out
 }
 
 // on makes the n-th call (from 1, counted from now on) to op do a.
@@ -122,7 +134,16 @@ func (s *script) count(op string) int {
 
 func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/api/v2/"), ".json")
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	form, _ := url.ParseQuery(string(body))
 	s.mu.Lock()
+	if sid := form.Get("sessionId"); sid != "" {
+		if s.sids == nil {
+			s.sids = make(map[string]bool)
+		}
+		s.sids[sid] = true
+	}
 	s.seen[op]++
 	a := s.rules[op][s.seen[op]]
 	s.mu.Unlock()
