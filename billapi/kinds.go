@@ -140,7 +140,7 @@ func customerKind() kind[Customer] {
 		// Names need not be unique at BILL: a lost customer is matched on
 		// every identifying field the caller sent ("" and null alike).
 		matchKey: func(o *Customer) string {
-			return strings.Join([]string{norm(o.Name), norm(o.CompanyName), norm(o.Email), norm(o.AccNumber), norm(o.Phone)}, "\x00")
+			return strings.Join([]string{norm(o.Name), norm(o.CompanyName), norm(o.Email), norm(o.AccNumber)}, "\x00")
 		},
 		owners:  func([]Customer) ([]string, bool) { return nil, true },
 		ownerOf: func(*Customer) string { return "" },
