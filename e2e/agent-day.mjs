@@ -32,10 +32,12 @@ const PROTOCOL_VERSION = "2025-11-25";
 // The tool contract (DESIGN.md): names agents and configs depend on.
 const EXPECTED_TOOLS = [
   "create_customer", "get_customer", "update_customer", "delete_customer",
-  "undelete_customer", "list_customers", "bulk_create_customers",
+  "undelete_customer", "list_customers", "find_customers", "upsert_customers",
+  "onboard_customer", "bulk_create_customers",
   "bulk_update_customers", "bulk_delete_customers", "bulk_undelete_customers",
   "create_customer_contact", "get_customer_contact", "update_customer_contact",
   "delete_customer_contact", "undelete_customer_contact", "list_customer_contacts",
+  "find_customer_contacts",
   "bulk_create_customer_contacts", "bulk_update_customer_contacts",
   "bulk_delete_customer_contacts", "bulk_undelete_customer_contacts",
   "create_customer_bank_account", "get_customer_bank_account",

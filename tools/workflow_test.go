@@ -43,7 +43,10 @@ func workflowCases() map[string]toolCase {
 					t.Errorf("max 1: %v", one)
 				}
 			},
-			billErr:  func(t *testing.T, e *env, _ seeded) map[string]any { rateLimited(t, e); return map[string]any{"query": "x"} },
+			billErr: func(t *testing.T, e *env, _ seeded) map[string]any {
+				rateLimited(t, e)
+				return map[string]any{"query": "x"}
+			},
 			wantCode: "BDC_1144", wantHint: "resets",
 			invalid: map[string]any{"query": ""},
 		},
@@ -64,7 +67,10 @@ func workflowCases() map[string]toolCase {
 					t.Errorf("by email: %v", byEmail)
 				}
 			},
-			billErr:  func(t *testing.T, e *env, _ seeded) map[string]any { rateLimited(t, e); return map[string]any{"query": "x"} },
+			billErr: func(t *testing.T, e *env, _ seeded) map[string]any {
+				rateLimited(t, e)
+				return map[string]any{"query": "x"}
+			},
 			wantCode: "BDC_1144", wantHint: "resets",
 			invalid: map[string]any{"query": "x", "customerId": "cpuAAAAAAAAAAAAAAAAA"},
 		},
