@@ -2,7 +2,6 @@ package tools
 
 import (
 	"context"
-	"strconv"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -29,13 +28,6 @@ type createBankAccountArgs struct {
 	bankAccountFields
 }
 
-func boolString(b *bool) *string {
-	if b == nil {
-		return nil
-	}
-	return billapi.String(strconv.FormatBool(*b))
-}
-
 func (a createBankAccountArgs) bankAccount() billapi.CustomerBankAccount {
 	return a.bankAccountFields.bankAccount(a.CustomerID)
 }
@@ -47,8 +39,8 @@ func (f bankAccountFields) bankAccount(customerID string) billapi.CustomerBankAc
 		RoutingNumber:  billapi.String(f.RoutingNumber),
 		AccountNumber:  billapi.String(f.AccountNumber),
 		Nickname:       f.Nickname,
-		IsSavings:      boolString(f.IsSavings),
-		IsPersonalAcct: boolString(f.IsPersonalAcct),
+		IsSavings:      f.IsSavings,
+		IsPersonalAcct: f.IsPersonalAcct,
 		Phone:          f.Phone,
 	}
 }
