@@ -48,7 +48,8 @@ type onboardStep struct {
 	Action string     `json:"action" jsonschema:"required,enum=created,enum=reused,enum=restored,enum=failed,enum=skipped"`
 	ID     string     `json:"id,omitempty"`
 	Email  string     `json:"email,omitempty" jsonschema_description:"Which contact."`
-	Error  *itemError `json:"error,omitempty"`
+	Error  string     `json:"error,omitempty" jsonschema_description:"Why it failed: CODE: message. Next: what to do."`
+	fail   *itemError // set when Action is failed
 }
 
 // onboardOutput is onboard_customer's result.
@@ -85,7 +86,7 @@ func onboard(ctx context.Context, c *billapi.Client, ix *index.Index, a onboardA
 
 	cust, action, x := ensureCustomer(ctx, c, ix, a.Customer)
 	if x != nil {
-		out.Customer = onboardStep{Action: actionFailed, Error: x}
+		out.Customer = onboardStep{Action: actionFailed, fail: x}
 		return onboardAnswer(out)
 	}
 	out.Customer = onboardStep{Action: action, ID: cust.ID}
@@ -105,9 +106,12 @@ func onboard(ctx context.Context, c *billapi.Client, ix *index.Index, a onboardA
 // what was done; when a part failed it is an isError result whose text
 // leads with the failure.
 func onboardAnswer(out onboardOutput) *mcp.CallToolResult {
-	steps := append([]onboardStep{out.Customer}, out.Contacts...)
+	steps := []*onboardStep{&out.Customer}
+	for i := range out.Contacts {
+		steps = append(steps, &out.Contacts[i])
+	}
 	if out.BankAccount != nil {
-		steps = append(steps, *out.BankAccount)
+		steps = append(steps, out.BankAccount)
 	}
 	var first *itemError
 	out.Complete = true
@@ -115,8 +119,11 @@ func onboardAnswer(out onboardOutput) *mcp.CallToolResult {
 		if s.Action == actionFailed || s.Action == actionSkipped {
 			out.Complete = false
 		}
-		if first == nil && s.Error != nil {
-			first = s.Error
+		if s.fail != nil {
+			s.Error = errorText(s.fail.Code, s.fail.Message, s.fail.Hint)
+			if first == nil {
+				first = s.fail
+			}
 		}
 	}
 	res := structured(out)
@@ -231,7 +238,7 @@ func ensureContacts(ctx context.Context, c *billapi.Client, ix *index.Index, cus
 		if err != nil {
 			x := explain(err, contactEntity(), opRead, time.Now())
 			for i := range steps {
-				steps[i] = onboardStep{Action: actionFailed, Email: want[i].Email, Error: &x}
+				steps[i] = onboardStep{Action: actionFailed, Email: want[i].Email, fail: &x}
 			}
 			return &x
 		}
@@ -263,7 +270,7 @@ func ensureContacts(ctx context.Context, c *billapi.Client, ix *index.Index, cus
 			restored, err := c.UndeleteCustomerContact(ctx, ex.ID)
 			if err != nil {
 				x := explain(err, contactEntity(), opUndelete, time.Now())
-				steps[i] = onboardStep{Action: actionFailed, Email: w.Email, Error: &x}
+				steps[i] = onboardStep{Action: actionFailed, Email: w.Email, fail: &x}
 				continue
 			}
 			steps[i] = onboardStep{Action: actionRestored, ID: restored.ID, Email: w.Email}
@@ -279,14 +286,14 @@ func ensureContacts(ctx context.Context, c *billapi.Client, ix *index.Index, cus
 				steps[i] = onboardStep{Action: actionCreated, ID: res[k].Object.ID, Email: want[i].Email}
 			case k < len(res) && res[k].Err != nil:
 				x := explain(res[k].Err, contactEntity(), opCreate, time.Now())
-				steps[i] = onboardStep{Action: actionFailed, Email: want[i].Email, Error: &x}
+				steps[i] = onboardStep{Action: actionFailed, Email: want[i].Email, fail: &x}
 			default:
 				cause := err
 				if cause == nil {
 					cause = errors.New("no answer for this contact")
 				}
 				x := explain(cause, contactEntity(), opCreate, time.Now())
-				steps[i] = onboardStep{Action: actionFailed, Email: want[i].Email, Error: &x}
+				steps[i] = onboardStep{Action: actionFailed, Email: want[i].Email, fail: &x}
 			}
 		}
 	}
@@ -326,14 +333,14 @@ func ensureBankAccount(ctx context.Context, c *billapi.Client, customerID string
 		}})
 		if err != nil {
 			x := explain(err, bankAccountEntity(), opRead, time.Now())
-			return onboardStep{Action: actionFailed, Error: &x}
+			return onboardStep{Action: actionFailed, fail: &x}
 		}
 		if len(active) > 0 {
 			ex := active[0]
 			if last4(billapi.Deref(ex.AccountNumber)) == last4(want.AccountNumber) && last4(billapi.Deref(ex.RoutingNumber)) == last4(want.RoutingNumber) {
 				return onboardStep{Action: actionReused, ID: ex.ID}
 			}
-			return onboardStep{Action: actionFailed, Error: &itemError{Code: CodeConflict,
+			return onboardStep{Action: actionFailed, fail: &itemError{Code: CodeConflict,
 				Message: fmt.Sprintf("the customer already has an active bank account %s ending in %s", ex.ID, last4(billapi.Deref(ex.AccountNumber))),
 				Hint:    "BILL allows one active account per customer; if the user wants to replace it, delete it with delete_customer_bank_account, then call again"}}
 		}
@@ -341,7 +348,7 @@ func ensureBankAccount(ctx context.Context, c *billapi.Client, customerID string
 	b, err := c.CreateCustomerBankAccount(ctx, want.bankAccount(customerID), true)
 	if err != nil {
 		x := explain(err, bankAccountEntity(), opCreate, time.Now())
-		return onboardStep{Action: actionFailed, Error: &x}
+		return onboardStep{Action: actionFailed, fail: &x}
 	}
 	return onboardStep{Action: actionCreated, ID: b.ID}
 }
