@@ -160,6 +160,9 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		if res.IndexStore != nil {
 			ixStore = res.IndexStore
 		}
+		if w := orgIDWarning(creds.OrgID); w != "" {
+			logger.Warn().Str("credentials", source).Msg(w)
+		}
 	}
 
 	ix := index.New(index.Options{Key: indexKey, Store: ixStore})
