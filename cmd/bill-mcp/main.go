@@ -30,12 +30,17 @@ const usage = `bill-mcp: an MCP server for BILL customers, contacts and bank acc
 Usage:
   bill-mcp serve     [--transport stdio|sse|http] [--addr 127.0.0.1:8808]
                      [--profile NAME | --credentials env] [--emulator] [--base-url URL]
-                     [--read-only] [--toolsets customers,contacts,bank_accounts|all]
-                     [--max-in-flight 1..3] [--log-format json|console] [--log-level LEVEL]
+                     [--agent NAME] [--read-only] [--toolsets customers,contacts,bank_accounts|all]
+                     [--max-in-flight 1..3] [--allowed-hosts H,...] [--audit-log PATH]
+                     [--confirm-via terminal|elicitation] [--log-format json|console] [--log-level LEVEL]
   bill-mcp emulator  [--addr 127.0.0.1:8809] [--latency DUR] [--faults SPEC] [--seed N]
                      [--session-idle DUR] [--hourly-limit N] [--login-limit N]
                      [--user U] [--password-file F] [--org-id O] [--dev-key K]
   bill-mcp vault     init | set PROFILE | get PROFILE | list | rm PROFILE | status | token
+  bill-mcp agent     add NAME [--grant AREA=LEVEL]... [--confirm none|destructive|writes]
+                     | grant NAME AREA=LEVEL... | list | disable NAME | enable NAME | token NAME | rm NAME
+  bill-mcp approve   CODE | --list          (needs a controlling terminal)
+  bill-mcp audit     [--agent NAME] [--since DUR] [--json] | verify
   bill-mcp tools     [--json]
   bill-mcp version
 `
@@ -63,6 +68,12 @@ func run(ctx context.Context, args []string, s stdio) int {
 		err = runVault(ctx, args[1:], s)
 	case "tools":
 		err = runTools(ctx, args[1:], s)
+	case "agent":
+		err = runAgent(ctx, args[1:], s)
+	case "approve":
+		err = runApprove(ctx, args[1:], s)
+	case "audit":
+		err = runAudit(ctx, args[1:], s)
 	case "version", "--version", "-v":
 		fmt.Fprintln(s.Out, "bill-mcp", version)
 	case "help", "--help", "-h":
