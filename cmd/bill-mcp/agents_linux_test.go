@@ -410,4 +410,3 @@ func TestAgentsApprovalsAudit(t *testing.T) {
 
 // canaryAccount is a full bank account number that must never be stored in clear.
 const canaryAccount = "987654321098"
-
