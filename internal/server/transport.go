@@ -104,11 +104,13 @@ func handler(s *mcpserver.MCPServer, o HTTPOptions) (http.Handler, func(context.
 	case TransportHTTP:
 		tracker := newSessionTracker(o.SessionTTL, maxSessions)
 		h := mcpserver.NewStreamableHTTPServer(s, mcpserver.WithEndpointPath(PathStreamable),
-			mcpserver.WithSessionIdManager(tracker), mcpserver.WithSessionIdleTTL(tracker.ttl))
+			mcpserver.WithSessionIdManager(tracker), mcpserver.WithSessionIdleTTL(tracker.ttl),
+			mcpserver.WithDisableLocalhostProtection(true)) // httpguard checks Host on every connection
 		mux.Handle(PathStreamable, streams(h, nil))
 		shutdown = h.Shutdown
 	case TransportSSE:
-		h := mcpserver.NewSSEServer(s, mcpserver.WithSSEEndpoint(PathSSE), mcpserver.WithMessageEndpoint(PathMessage))
+		h := mcpserver.NewSSEServer(s, mcpserver.WithSSEEndpoint(PathSSE), mcpserver.WithMessageEndpoint(PathMessage),
+			mcpserver.WithSSEDisableLocalhostProtection(true)) // httpguard checks Host on every connection
 		mux.Handle(PathSSE, streams(h, make(chan struct{}, maxSessions)))
 		mux.Handle(PathMessage, h)
 		shutdown = func(context.Context) error { h.CloseSessions(); return nil }
