@@ -5,7 +5,6 @@ import (
 
 	"flag"
 	"fmt"
-	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -16,25 +15,34 @@ import (
 	"github.com/bill-mcp/bill-mcp/vault"
 )
 
-const agentUsage = `Usage:
-  bill-mcp agent add NAME [--grant AREA=LEVEL]... [--confirm none|destructive|writes]
-                              create an agent; prints its HTTP bearer token once
-  bill-mcp agent grant NAME AREA=LEVEL...
-                              change an agent's access (LEVEL off removes it)
-  bill-mcp agent list         names, grants, confirm mode, enabled (never a token)
-  bill-mcp agent disable NAME refuse the agent's calls from its next call on
-  bill-mcp agent enable NAME
-  bill-mcp agent token NAME   make a new token (the old one stops working)
-  bill-mcp agent rm NAME
-
-AREA is customers, contacts or bank_accounts. LEVEL is off, read (get, list,
-find), write (read + create, update, undelete, upsert, onboard) or full
-(write + delete and bulk delete; creating or deleting a bank account needs
-full). A new agent has no access until granted.
---confirm destructive: deletes and bank-account creates and deletes wait for
-a person's approval (bill-mcp approve CODE); --confirm writes: every write.
-Connect an agent over stdio with: bill-mcp serve --agent NAME
+// agentDetails ends `bill-mcp agent --help`.
+const agentDetails = `AREA is customers, contacts or bank_accounts. LEVEL is off, read (get, list,
+find), write (read + create, update, undelete, upsert, onboard) or full (write +
+delete and bulk delete; creating or deleting a bank account needs full). A new
+agent has no access until granted. Over stdio an agent is served with
+bill-mcp serve --agent NAME; over HTTP/SSE it sends its own bearer token.
 `
+
+// agentCommands are the subcommands of `bill-mcp agent`.
+func agentCommands() []*command {
+	return []*command{
+		{name: "add", args: "NAME", summary: "Create an agent; print its HTTP bearer token once (stdout, alone).", flagSet: agentAddFlagSet},
+		{name: "grant", args: "NAME AREA=LEVEL...", summary: "Change an agent's access; LEVEL off removes it."},
+		{name: "list", aliases: []string{"ls"}, summary: "Names, grants, confirm mode, enabled; never a token."},
+		{name: "disable", args: "NAME", summary: "Refuse the agent's calls from its next call on, also in running servers."},
+		{name: "enable", args: "NAME", summary: "Let a disabled agent call again."},
+		{name: "token", args: "NAME", summary: "Make a new bearer token; the old one stops working."},
+		{name: "rm", aliases: []string{"remove"}, args: "NAME", summary: "Delete an agent."},
+	}
+}
+
+// agentAddFlagSet defines `agent add`'s flags.
+func agentAddFlagSet() *flag.FlagSet {
+	fs := newFlagSet("agent add")
+	fs.Var(new(grantList), "grant", "give access `AREA=LEVEL` (repeatable), e.g. customers=read")
+	fs.String("confirm", "none", "which calls wait for a person's approval: `none|destructive|writes`")
+	return fs
+}
 
 // runAgent runs `bill-mcp agent ...`.
 func runAgent(ctx context.Context, args []string, s stdio) error {
@@ -44,37 +52,46 @@ func runAgent(ctx context.Context, args []string, s stdio) error {
 // runAgentWith is runAgent with the vault's options exposed for tests.
 func runAgentWith(ctx context.Context, args []string, s stdio, o vault.Options) error {
 	if len(args) == 0 {
-		fmt.Fprint(s.Err, agentUsage)
+		fmt.Fprint(s.Err, commandHelp("agent"))
 		return fmt.Errorf("missing agent command: %w", errUsage)
 	}
 	if o.Getenv == nil {
 		o.Getenv = s.Getenv
 	}
 	cmd, rest := args[0], args[1:]
-	if cmd == "help" || cmd == "-h" || cmd == "--help" {
-		fmt.Fprint(s.Out, agentUsage)
+	if isHelp(cmd) {
+		fmt.Fprint(s.Out, commandHelp("agent"))
+		return nil
+	}
+	sub := lookup(agentCommands(), cmd)
+	if sub == nil {
+		fmt.Fprint(s.Err, commandHelp("agent"))
+		return fmt.Errorf("unknown agent command %q: %w", cmd, errUsage)
+	}
+	if slices.ContainsFunc(rest, func(a string) bool { return a == "-h" || a == "--help" || a == "-help" }) {
+		fmt.Fprint(s.Out, commandHelp("agent", sub.name))
 		return nil
 	}
 	v, err := vault.Open(o)
 	if err != nil {
 		return err
 	}
-	switch cmd {
+	switch sub.name {
 	case "add":
 		return agentAdd(ctx, v, rest, s)
 	case "grant":
 		return agentGrant(ctx, v, rest, s)
-	case "list", "ls":
-		if err := noArgs("list", rest); err != nil {
-			return err
+	case "list":
+		if len(rest) > 0 {
+			return fmt.Errorf("agent list takes no arguments (got %q): %w", rest[0], errUsage)
 		}
 		return agentList(ctx, v, s)
 	case "disable", "enable":
-		name, err := oneName(cmd, rest)
+		name, err := oneName(sub.name, rest)
 		if err != nil {
 			return err
 		}
-		on := cmd == "enable"
+		on := sub.name == "enable"
 		if err := v.EditAgent(ctx, name, func(a vault.Agent, ok bool) (vault.Agent, error) {
 			if !ok {
 				return a, v.NoAgentError(name)
@@ -84,16 +101,16 @@ func runAgentWith(ctx context.Context, args []string, s stdio, o vault.Options) 
 		}); err != nil {
 			return err
 		}
-		fmt.Fprintf(s.Out, "agent %s %sd\n", name, cmd)
+		fmt.Fprintf(s.Out, "agent %s %sd\n", name, sub.name)
 		return nil
 	case "token":
-		name, err := oneName(cmd, rest)
+		name, err := oneName(sub.name, rest)
 		if err != nil {
 			return err
 		}
 		return agentToken(ctx, v, name, s)
-	case "rm", "remove":
-		name, err := oneName(cmd, rest)
+	case "rm":
+		name, err := oneName(sub.name, rest)
 		if err != nil {
 			return err
 		}
@@ -102,10 +119,8 @@ func runAgentWith(ctx context.Context, args []string, s stdio, o vault.Options) 
 		}
 		fmt.Fprintf(s.Out, "removed agent %s\n", name)
 		return nil
-	default:
-		fmt.Fprint(s.Err, agentUsage)
-		return fmt.Errorf("unknown agent command %q: %w", cmd, errUsage)
 	}
+	return fmt.Errorf("agent %s: no handler (a bug in bill-mcp)", sub.name)
 }
 
 func oneName(cmd string, args []string) (string, error) {
@@ -156,11 +171,7 @@ func applyGrants(grants map[string]string, specs []string) error {
 }
 
 func agentAdd(ctx context.Context, v *vault.Vault, args []string, s stdio) error {
-	fs := flag.NewFlagSet("agent add", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var grants grantList
-	fs.Var(&grants, "grant", "AREA=LEVEL (repeatable)")
-	confirm := fs.String("confirm", "none", "none, destructive or writes")
+	fs := agentAddFlagSet()
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -169,7 +180,8 @@ func agentAdd(ctx context.Context, v *vault.Vault, args []string, s stdio) error
 	if err != nil {
 		return err
 	}
-	mode, err := policy.ParseConfirm(*confirm)
+	grants := *fs.Lookup("grant").Value.(*grantList)
+	mode, err := policy.ParseConfirm(fs.Lookup("confirm").Value.String())
 	if err != nil {
 		return fmt.Errorf("--confirm: %v: %w", err, errUsage)
 	}

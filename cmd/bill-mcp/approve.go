@@ -5,9 +5,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,14 +17,19 @@ import (
 	"github.com/bill-mcp/bill-mcp/vault"
 )
 
-const approveUsage = `Usage:
-  bill-mcp approve CODE     show a held call and approve or deny it (y/N), at a terminal
-  bill-mcp approve --list   show the calls waiting for approval
-
-An agent whose confirm mode holds a call back gets an APPROVAL_REQUIRED answer
+// approveDetails ends `bill-mcp approve --help`.
+const approveDetails = `An agent whose confirm mode holds a call back gets an APPROVAL_REQUIRED answer
 with a code. Approving needs a person at a controlling terminal: the question
 is asked on /dev/tty, never on stdin, so an agent's shell tool cannot answer it.
+The agent then runs the call once with run_approved_call.
 `
+
+// approveFlagSet defines approve's flags.
+func approveFlagSet() *flag.FlagSet {
+	fs := newFlagSet("approve")
+	fs.Bool("list", false, "show the calls waiting for approval instead")
+	return fs
+}
 
 // ttyPath is the controlling terminal.
 const ttyPath = "/dev/tty"
@@ -37,19 +42,18 @@ func runApprove(ctx context.Context, args []string, s stdio) error {
 }
 
 func runApproveWith(ctx context.Context, args []string, s stdio, o vault.Options) error {
-	fs := flag.NewFlagSet("approve", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	list := fs.Bool("list", false, "show the calls waiting for approval")
-	pos, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(s.Out, approveUsage)
+	if slices.ContainsFunc(args, isHelp) {
+		fmt.Fprint(s.Out, commandHelp("approve"))
 		return nil
 	}
+	fs := approveFlagSet()
+	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
 	}
-	if *list != (len(pos) == 0) || len(pos) > 1 {
-		fmt.Fprint(s.Err, approveUsage)
+	list := fs.Lookup("list").Value.String() == "true"
+	if list != (len(pos) == 0) || len(pos) > 1 {
+		fmt.Fprint(s.Err, commandHelp("approve"))
 		return fmt.Errorf("give one approval code, or --list: %w", errUsage)
 	}
 	if o.Getenv == nil {
@@ -66,7 +70,7 @@ func runApproveWith(ctx context.Context, args []string, s stdio, o vault.Options
 		}
 		return approval.NewStore(filepath.Join(v.Dir(), approval.DirName), sealer), nil
 	}
-	if *list {
+	if list {
 		store, err := open()
 		if err != nil {
 			return err

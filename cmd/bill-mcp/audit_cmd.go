@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"path/filepath"
 	"time"
 
@@ -14,14 +13,30 @@ import (
 	"github.com/bill-mcp/bill-mcp/vault"
 )
 
-const auditUsage = `Usage:
-  bill-mcp audit [--agent NAME] [--since DUR] [--json] [--audit-log PATH]
-                        the trail of tool calls, one plain-English line a call
-  bill-mcp audit verify [--audit-log PATH]
-                        check the hash chain; exits 1 naming the first bad line
-
-The trail is audit.jsonl in the vault directory unless --audit-log names it.
+// auditDetails ends `bill-mcp audit --help`.
+const auditDetails = `Without verify: the trail, one plain-English line a call (who, what, which
+records, the decision and its rule, the outcome, how long). With verify: check
+every line's hash and link; exit 1 naming the first line changed, removed or
+inserted. The trail is audit.jsonl in the vault directory unless --audit-log
+names it.
 `
+
+// auditFlags are audit's command line.
+type auditFlags struct {
+	path   string
+	agent  string
+	since  time.Duration
+	asJSON bool
+}
+
+func (f *auditFlags) flagSet() *flag.FlagSet {
+	fs := newFlagSet("audit")
+	fs.StringVar(&f.path, "audit-log", "", "the trail file `PATH` (default: audit.jsonl in the vault directory)")
+	fs.StringVar(&f.agent, "agent", "", "only calls of agent `NAME` (owner: the owner's)")
+	fs.DurationVar(&f.since, "since", 0, "only calls in the last `DUR`, e.g. 24h")
+	fs.BoolVar(&f.asJSON, "json", false, "print the records as JSON lines")
+	return fs
+}
 
 // errAuditBroken: audit verify found a bad line.
 var errAuditBroken = errors.New("audit trail does not verify")
@@ -31,19 +46,12 @@ func runAudit(_ context.Context, args []string, s stdio) error {
 	if verify {
 		args = args[1:]
 	}
-	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	path := fs.String("audit-log", "", "the trail file (default: audit.jsonl in the vault directory)")
-	agent := fs.String("agent", "", "only this agent's calls (owner for the owner's)")
-	since := fs.Duration("since", 0, "only calls in this last duration, e.g. 24h")
-	asJSON := fs.Bool("json", false, "print the records as JSON lines")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(s.Out, auditUsage)
-			return nil
-		}
-		return fmt.Errorf("%v: %w", err, errUsage)
+	var f auditFlags
+	fs := f.flagSet()
+	if err := parseFlags(fs, args, s, "audit"); err != nil {
+		return err
 	}
+	path, agent, since, asJSON := &f.path, &f.agent, &f.since, &f.asJSON
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q: %w", fs.Arg(0), errUsage)
 	}

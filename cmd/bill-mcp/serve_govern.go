@@ -35,14 +35,14 @@ type governFlags struct {
 }
 
 func (g *governFlags) define(fs *flag.FlagSet) {
-	fs.StringVar(&g.agent, "agent", "", "serve as this agent, with its grants (default $"+EnvAgent+"; none: the owner)")
-	fs.StringVar(&g.allowedHosts, "allowed-hosts", "", "comma-separated host names the Host header may carry (default: loopback names and the --addr host)")
-	fs.StringVar(&g.auditLog, "audit-log", "", "audit trail file (default: audit.jsonl in the vault directory)")
-	fs.StringVar(&g.confirmVia, "confirm-via", server.ConfirmViaTerminal, "how a person approves held calls: terminal (bill-mcp approve) or elicitation (asked through the client)")
-	fs.DurationVar(&g.approvalTTL, "approval-ttl", approval.DefaultTTL, "how long an approval code stays valid")
-	fs.DurationVar(&g.sessionTTL, "session-ttl", server.DefaultSessionTTL, "expire an HTTP session idle this long")
-	fs.IntVar(&g.maxSessions, "max-sessions", server.DefaultMaxSessions, "most HTTP sessions (or SSE streams) at once")
-	fs.Int64Var(&g.maxBodyMB, "max-body-mb", httpguard.DefaultMaxBody>>20, "largest HTTP request body, in MB (413 past it)")
+	fs.StringVar(&g.agent, "agent", "", "serve as agent `NAME`, with its grants (default $"+EnvAgent+"; none: the owner, full access)")
+	fs.StringVar(&g.allowedHosts, "allowed-hosts", "", "comma-separated `HOSTS` the Host header may name, besides the loopback names and the --addr host")
+	fs.StringVar(&g.auditLog, "audit-log", "", "audit trail file `PATH` (default: audit.jsonl in the vault directory)")
+	fs.StringVar(&g.confirmVia, "confirm-via", server.ConfirmViaTerminal, "how a person approves held calls: `terminal|elicitation` (a client can answer its own elicitation)")
+	fs.DurationVar(&g.approvalTTL, "approval-ttl", approval.DefaultTTL, "how long an approval code stays valid (`DUR`)")
+	fs.DurationVar(&g.sessionTTL, "session-ttl", server.DefaultSessionTTL, "expire an HTTP session idle this long (`DUR`)")
+	fs.IntVar(&g.maxSessions, "max-sessions", server.DefaultMaxSessions, "most HTTP sessions (or open SSE streams) at once: `N`")
+	fs.Int64Var(&g.maxBodyMB, "max-body-mb", httpguard.DefaultMaxBody>>20, "largest HTTP request body in `MB` (answered 413 past it)")
 }
 
 func (g *governFlags) check(s stdio) error {
