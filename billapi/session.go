@@ -1,9 +1,9 @@
 package billapi
 
 import (
-	"errors"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"strings"
 	"time"
