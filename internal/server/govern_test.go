@@ -21,7 +21,7 @@ import (
 type agentStore map[string]vault.Agent
 
 func (a agentStore) Agents(context.Context) (map[string]vault.Agent, error) { return a, nil }
-func (a agentStore) State() (vault.FileState, error)                         { return vault.FileState{}, nil }
+func (a agentStore) State() (vault.FileState, error)                        { return vault.FileState{}, nil }
 
 type plainSealer struct{}
 
