@@ -9,6 +9,8 @@ func TestSessionTracker(t *testing.T) {
 	now := time.Unix(1000, 0)
 	tr := newSessionTracker(time.Minute, 3)
 	tr.now = func() time.Time { return now }
+	var released []string
+	tr.gone = func(id string) { released = append(released, id) }
 	a := tr.Generate()
 	now = now.Add(10 * time.Second)
 	b := tr.Generate()
@@ -30,6 +32,9 @@ func TestSessionTracker(t *testing.T) {
 	}
 	if _, err := tr.Validate(c); err == nil {
 		t.Error("an expired session came back")
+	}
+	if len(released) != 2 || released[0] != b || released[1] != c {
+		t.Errorf("released %v, want the evicted then the expired session", released)
 	}
 	_, _ = tr.Terminate(d)
 	if _, err := tr.Validate(d); err == nil {

@@ -104,10 +104,16 @@ func handler(s *mcpserver.MCPServer, o HTTPOptions) (http.Handler, func(context.
 	case TransportHTTP:
 		tracker := newSessionTracker(o.SessionTTL, maxSessions)
 		h := mcpserver.NewStreamableHTTPServer(s, mcpserver.WithEndpointPath(PathStreamable),
-			mcpserver.WithSessionIdManager(tracker), mcpserver.WithSessionIdleTTL(tracker.ttl),
+			// The tracker expires idle sessions and caps their number. Not
+			// mcp-go's WithSessionIdleTTL: it keeps every session's state
+			// until its TTL, about 10 KB each (BenchmarkAbandonedSessions).
+			mcpserver.WithSessionIdManager(tracker),
 			mcpserver.WithDisableLocalhostProtection(true)) // httpguard checks Host on every connection
+		tracker.gone = deleter(h)
+		stop := make(chan struct{})
+		go tracker.run(stop)
 		mux.Handle(PathStreamable, streams(h, nil))
-		shutdown = h.Shutdown
+		shutdown = func(ctx context.Context) error { close(stop); return h.Shutdown(ctx) }
 	case TransportSSE:
 		h := mcpserver.NewSSEServer(s, mcpserver.WithSSEEndpoint(PathSSE), mcpserver.WithMessageEndpoint(PathMessage),
 			mcpserver.WithSSEDisableLocalhostProtection(true)) // httpguard checks Host on every connection
