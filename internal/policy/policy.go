@@ -165,7 +165,7 @@ type Catalog map[string]Op
 
 // NewCatalog reads every tool of every toolset.
 func NewCatalog() (Catalog, error) {
-	all, err := tools.Toolsets(nil)
+	all, err := tools.Toolsets(nil, nil)
 	if err != nil {
 		return nil, err
 	}
