@@ -70,6 +70,38 @@ func TestDecide(t *testing.T) {
 	}
 }
 
+func TestOnboardNeedsEveryAreaItReaches(t *testing.T) {
+	cat, err := NewCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := Agent{Name: "bot", Enabled: true, Confirm: ConfirmDestructive, Grants: map[string]Level{"customers": Write, "contacts": Write}}
+	tests := []struct {
+		name     string
+		args     map[string]any
+		allowed  bool
+		approval bool
+	}{
+		{"customer only", map[string]any{"customer": map[string]any{"name": "A"}}, true, false},
+		{"with contacts", map[string]any{"customer": map[string]any{}, "contacts": []any{map[string]any{}}}, true, false},
+		{"with a bank account and no bank grant", map[string]any{"customer": map[string]any{}, "bankAccount": map[string]any{}}, false, false},
+	}
+	for _, tt := range tests {
+		ops, ok := cat.Ops("onboard_customer", tt.args)
+		if !ok {
+			t.Fatal("onboard_customer is not in the catalog")
+		}
+		if d := DecideAll(a, ops); d.Allowed != tt.allowed || d.NeedsApproval != tt.approval {
+			t.Errorf("%s: %+v", tt.name, d)
+		}
+	}
+	a.Grants["bank_accounts"] = Full
+	ops, _ := cat.Ops("onboard_customer", map[string]any{"customer": map[string]any{}, "bankAccount": map[string]any{}})
+	if d := DecideAll(a, ops); !d.Allowed || !d.NeedsApproval || !strings.Contains(d.Rule, "bank_accounts: full, confirm destructive") {
+		t.Errorf("onboarding with a bank account under --confirm destructive: %+v", d)
+	}
+}
+
 func TestParse(t *testing.T) {
 	for _, bad := range []string{"customers", "invoices=read", "customers=admin", "=read"} {
 		if _, _, err := ParseGrant(bad); !errors.Is(err, ErrBadGrant) {
