@@ -342,6 +342,18 @@ func (gv *governor) runApproved(ctx context.Context, req mcp.CallToolRequest) (*
 	if id.Owner() || gv.g.Approvals == nil {
 		return refuse(mcp.NewToolResultError(CodeApprovalRefused+": only an agent whose calls need approval runs approved calls. Next: call the tool directly."), "owner")
 	}
+	// Before the code is spent: this server must serve the stored tool, and
+	// the agent must still hold the grants (they may have changed since).
+	if peek, err := gv.g.Approvals.Get(code); err == nil && peek.Agent == id.Agent {
+		var args map[string]any
+		_ = json.Unmarshal(peek.Args, &args)
+		if _, ok := gv.handlers[peek.Tool]; !ok {
+			return refuse(mcp.NewToolResultError(CodeApprovalRefused+": "+peek.Tool+" is not served by this server (read-only, or other toolsets), so code "+rec.Approval+" was not used. Next: run it on the server where it was asked for, or tell the user."), "tool not served")
+		}
+		if _, d2, _ := gv.decide(ctx, peek.Tool, args); !d2.Allowed {
+			return refuse(refusal(d2), d2.Rule)
+		}
+	}
 	call, err := gv.g.Approvals.Take(ctx, id.Agent, code)
 	if err != nil {
 		var why, next, rule string

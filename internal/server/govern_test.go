@@ -153,3 +153,26 @@ func TestConfirmViaElicitation(t *testing.T) {
 		})
 	}
 }
+
+func TestApprovedCallOnAServerThatDoesNotServeItIsKept(t *testing.T) {
+	store := approval.NewStore(filepath.Join(t.TempDir(), "approvals"), plainSealer{})
+	call, err := store.Create(t.Context(), "janitor", "delete_customer", []byte(`{"customerId":"0cu01ABCDEFGHIJKLMNO"}`), "delete", "customers: full", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Decide(t.Context(), call.Code, func(approval.Call) (bool, error) { return true, nil }); err != nil {
+		t.Fatal(err)
+	}
+	g := server.Governance{Agent: "janitor", Approvals: store, Agents: policy.NewDirectory(agentStore{
+		"janitor": {Name: "janitor", Enabled: true, Grants: map[string]string{"customers": "full"}, Confirm: "destructive", TokenHash: strings.Repeat("a", 64)},
+	})}
+	s := newServer(t, server.Options{Governance: &g, ReadOnly: true})
+	c := inProcess(t, s)
+	res, err := callTool(t, c, server.ToolRunApproved, map[string]any{"approvalCode": call.Code})
+	if err != nil || !strings.Contains(text(res), "is not served by this server") {
+		t.Fatalf("run_approved_call = %v %s", err, text(res))
+	}
+	if got, err := store.Get(call.Code); err != nil || got.State != approval.StateApproved {
+		t.Errorf("the code was spent: %+v %v", got, err)
+	}
+}
