@@ -21,8 +21,8 @@ import (
 // documented. To add a flag, define it in the command's flagSet function
 // (with a usage string; put the value's placeholder in backquotes, e.g.
 // "listen `ADDR`"). To add a command, add an entry below with a run
-// function that parses with parseFlags (or, for a command with
-// subcommands, dispatches with subcommand).
+// function that parses with parseFlags; a command with subcommands lists
+// them in subs and finds the one asked for with lookup, as runVault does.
 type command struct {
 	name    string
 	aliases []string // other accepted names, not shown in help
