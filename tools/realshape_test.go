@@ -70,7 +70,7 @@ func TestBankAccountToolsAgainstRealShape(t *testing.T) {
 	rb := &realBill{t: t, data: map[string][]string{}}
 	hs := httptest.NewServer(rb)
 	t.Cleanup(hs.Close)
-	s, err := server.New(server.Options{Client: newBillClient(t, hs.URL), Version: "test"})
+	s, err := server.New(server.Options{Client: newBillClient(t, hs.URL, nil), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestBankAccountToolsAgainstRealShape(t *testing.T) {
 func TestCustomerToolsAgainstRealShape(t *testing.T) {
 	hs := httptest.NewServer(&realBill{t: t, data: map[string][]string{}})
 	t.Cleanup(hs.Close)
-	s, err := server.New(server.Options{Client: newBillClient(t, hs.URL), Version: "test"})
+	s, err := server.New(server.Options{Client: newBillClient(t, hs.URL, nil), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
