@@ -2,7 +2,9 @@ package index_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/bill-mcp/bill-mcp/billapi"
@@ -116,5 +118,47 @@ func TestFindContacts(t *testing.T) {
 				t.Errorf("got %v, want %v", ids, tt.want)
 			}
 		})
+	}
+}
+
+// TestConcurrentUse runs searches, refreshes and observed writes at once
+// (go test -race watches).
+func TestConcurrentUse(t *testing.T) {
+	src := &fakeSource{customers: []billapi.Customer{cust("0cuA", "Alpha", "a@x.example", "", "", "1")}}
+	ix := index.New(index.Options{})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				switch (g + i) % 3 {
+				case 0:
+					ix.CustomersWritten([]billapi.Customer{cust(fmt.Sprintf("0cuW%02d%03d", g, i), "Written", "", "", "", "1")})
+				case 1:
+					if _, err := ix.FindCustomers(t.Context(), src, index.CustomerQuery{Text: "alpha"}, 0); err != nil {
+						t.Error(err)
+					}
+				default:
+					if _, err := ix.Customers(t.Context(), src, index.DefaultMaxAge); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	all, err := ix.Customers(t.Context(), src, index.DefaultMaxAge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 1 // Alpha
+	for g := range 8 {
+		for i := range 50 {
+			if (g+i)%3 == 0 {
+				want++
+			}
+		}
+	}
+	if len(all) != want {
+		t.Errorf("%d customers after concurrent writes, want %d", len(all), want)
 	}
 }
