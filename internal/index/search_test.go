@@ -46,7 +46,7 @@ func cust(id, name, email, acc, phone, active string) billapi.Customer {
 func TestFindCustomersRanks(t *testing.T) {
 	src := &fakeSource{customers: []billapi.Customer{
 		cust("0cuA", "Globex Billing Dept", "ap@globex.com", "G-2", "", "1"),
-		cust("0cuB", "Globex", "billing@globex.com", "G-1", "+1 (415) 555-0100", "1"),
+		cust("0cuB", "Globex", "billing@globex.com", "G-1", "(415) 555-0100", "1"),
 		cust("0cuC", "Initech", "billing@globex.com.au", "", "", "1"),
 		cust("0cuD", "Old Globex", "old@globex.com", "ACC-9", "", "2"),
 		cust("0cuE", "Acme", "ops@acme.com", "billing@globex.com-x", "", "1"),
@@ -64,6 +64,7 @@ func TestFindCustomersRanks(t *testing.T) {
 		{"active only", index.CustomerQuery{Text: "globex", IsActive: "1", Max: 2}, []string{"0cuB", "0cuA"}, 4},
 		{"inactive found when asked", index.CustomerQuery{Text: "globex", IsActive: "2"}, []string{"0cuD"}, 1},
 		{"phone digits ignore punctuation", index.CustomerQuery{Text: "415-555-0100"}, []string{"0cuB"}, 1},
+		{"a country code in the query", index.CustomerQuery{Text: "+1 415 555 0100"}, []string{"0cuB"}, 1},
 		{"nothing", index.CustomerQuery{Text: "umbrella"}, []string{}, 0},
 	}
 	for _, tt := range tests {
