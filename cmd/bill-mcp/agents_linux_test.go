@@ -235,6 +235,10 @@ func TestAgentsApprovalsAudit(t *testing.T) {
 			t.Fatalf("agent add printed %q, want the token alone", tok)
 		}
 	}
+	var status bytes.Buffer
+	if err := runVaultWith(t.Context(), []string{"status"}, g.stdio(&status, io.Discard), g.opts()); err != nil || !strings.Contains(status.String(), "agents:          4 janitor nobody other reader") {
+		t.Errorf("vault status: %v\n%s", err, status.String())
+	}
 	if list := g.agent("list"); !strings.Contains(list, "janitor  yes       destructive  customers=full bank_accounts=full") || strings.Contains(list, janitorTok) {
 		t.Errorf("agent list:\n%s", list)
 	}
