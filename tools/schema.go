@@ -17,11 +17,18 @@ import (
 //
 // It panics when the type cannot be made flat: the argument and result types
 // are fixed at compile time, so that is a programming error a test catches.
-func schemaFor(v any) json.RawMessage {
+func schemaFor(v any) json.RawMessage { return reflectSchema(v, false) }
+
+// outputSchemaFor is schemaFor for results: the same flat shape, but
+// without additionalProperties false, so that a record may carry fields
+// beyond its compact shape (get answers the whole record; fields adds more).
+func outputSchemaFor(v any) json.RawMessage { return reflectSchema(v, true) }
+
+func reflectSchema(v any, open bool) json.RawMessage {
 	r := jsonschema.Reflector{
 		DoNotReference:             true,
 		ExpandedStruct:             true,
-		AllowAdditionalProperties:  false,
+		AllowAdditionalProperties:  open,
 		RequiredFromJSONSchemaTags: true,
 	}
 	s := r.Reflect(v)

@@ -2,84 +2,48 @@ package tools
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"iter"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/bill-mcp/bill-mcp/billapi"
 )
 
 // DefaultListMax is the page size of list tools when max is omitted: a page
-// an agent's context can afford (max goes up to BILL's 999 on request).
-const DefaultListMax = 50
-
-// newTool builds a tool with raw input and output schemas generated from
-// in and out, its title, and all four hints set explicitly for op.
-func newTool(name, title, description string, op opKind, in, out any) mcp.Tool {
-	t := mcp.NewToolWithRawSchema(name, description, schemaFor(in))
-	t.RawOutputSchema = schemaFor(out)
-	t.Title = title
-	readOnly, destructive, idempotent := hintsFor(op)
-	t.Annotations = mcp.ToolAnnotation{
-		Title:           title,
-		ReadOnlyHint:    mcp.ToBoolPtr(readOnly),
-		DestructiveHint: mcp.ToBoolPtr(destructive),
-		IdempotentHint:  mcp.ToBoolPtr(idempotent),
-		OpenWorldHint:   mcp.ToBoolPtr(true), // every tool talks to BILL
-	}
-	return t
-}
-
-// hintsFor decides the annotations of an operation:
-//   - read (get, list): read-only, not destructive, idempotent.
-//   - create: not idempotent (a second call makes a second object; BILL
-//     refuses a duplicate customer name, but contacts have no such guard),
-//     not destructive (it only adds).
-//   - update: idempotent (the same arguments leave the same state), and
-//     destructive: it overwrites field values BILL keeps no history of, which
-//     is not an "additive" change in the MCP spec's sense.
-//   - delete: destructive (the object disappears from BILL's default views)
-//     and idempotent (deleting an inactive object succeeds unchanged).
-//   - undelete: idempotent, not destructive (it restores).
-func hintsFor(op opKind) (readOnly, destructive, idempotent bool) {
-	switch op {
-	case opRead:
-		return true, false, true
-	case opCreate:
-		return false, false, false
-	case opUpdate:
-		return false, true, true
-	case opDelete:
-		return false, true, true
-	default: // opUndelete
-		return false, false, true
-	}
-}
+// of compact records an agent's context can afford (max goes up to BILL's
+// 999 on request, and the answer bound cuts a page that would not fit).
+const DefaultListMax = 25
 
 // paging tells an agent where a list page sits and where the next starts.
 type paging struct {
-	Start     int  `json:"start" jsonschema:"required" jsonschema_description:"Index of the first item of this page."`
-	Max       int  `json:"max" jsonschema:"required" jsonschema_description:"Page size asked for."`
-	Count     int  `json:"count" jsonschema:"required" jsonschema_description:"Items in this page."`
-	HasMore   bool `json:"hasMore" jsonschema:"required" jsonschema_description:"True when more items may follow; call again with start = nextStart."`
-	NextStart *int `json:"nextStart,omitempty" jsonschema_description:"Where the next page starts; present only when hasMore is true."`
+	Start     int    `json:"start" jsonschema:"required"`
+	Max       int    `json:"max" jsonschema:"required"`
+	Count     int    `json:"count" jsonschema:"required"`
+	HasMore   bool   `json:"hasMore" jsonschema:"required"`
+	NextStart *int   `json:"nextStart,omitempty" jsonschema_description:"Pass as start for the next page."`
+	Note      string `json:"note,omitempty" jsonschema_description:"Why the page holds fewer items than asked."`
 }
 
 // sortArg orders a list by one field.
 type sortArg struct {
-	Field string `json:"field" jsonschema:"required,minLength=1" jsonschema_description:"Field to sort by, e.g. createdTime, updatedTime or id."`
-	Asc   *bool  `json:"asc,omitempty" jsonschema_description:"true ascending (default), false descending."`
+	Field string `json:"field" jsonschema:"required,minLength=1,maxLength=40" jsonschema_description:"e.g. createdTime"`
+	Asc   *bool  `json:"asc,omitempty" jsonschema_description:"Default true."`
 }
 
 // listCommon are the arguments every list tool takes.
 type listCommon struct {
-	Start    int       `json:"start,omitempty" jsonschema:"minimum=0,default=0" jsonschema_description:"Index of the first item to return (0-based). To page, pass the previous answer's paging.nextStart."`
-	Max      int       `json:"max,omitempty" jsonschema:"minimum=1,maximum=999,default=50" jsonschema_description:"Page size, 1..999; default 50. Ask for more only when you need them: each item costs context."`
-	Sort     []sortArg `json:"sort,omitempty" jsonschema_description:"Sort order, first entry first."`
-	IsActive string    `json:"isActive,omitempty" jsonschema:"enum=1,enum=2" jsonschema_description:"1 only active, 2 only inactive (deleted); omit for both."`
+	Start    int       `json:"start,omitempty" jsonschema:"minimum=0" jsonschema_description:"paging.nextStart of the previous page."`
+	Max      int       `json:"max,omitempty" jsonschema:"minimum=1,maximum=999" jsonschema_description:"Page size; default 25."`
+	Sort     []sortArg `json:"sort,omitempty" jsonschema:"maxItems=5"`
+	IsActive string    `json:"isActive,omitempty" jsonschema:"enum=1,enum=2" jsonschema_description:"1 active only, 2 deleted only; default both."`
+	Fields   []string  `json:"fields,omitempty" jsonschema:"maxItems=60,maxLength=40" jsonschema_description:"Fields to add to each compact record (names as get_* answers them), or all."`
 }
 
 func (l listCommon) params(filters []billapi.Filter) billapi.ListParams {
@@ -152,6 +116,79 @@ func pageInfo(start, max, count int, more bool) paging {
 	return pg
 }
 
+// fitPage keeps the longest prefix of recs whose answer stays within
+// MaxAnswerBytes, and when it cuts, says so in pg.
+func fitPage[R any](recs []R, pg *paging) []R {
+	const envelope = 400 // the object around the records, paging and note
+	total := envelope
+	for i, r := range recs {
+		raw, err := json.Marshal(r)
+		if err != nil {
+			continue
+		}
+		total += len(raw) + 1
+		if total > MaxAnswerBytes && i > 0 {
+			next := pg.Start + i
+			pg.Note = boundNote(len(recs), i)
+			pg.Count, pg.HasMore, pg.NextStart = i, true, &next
+			return recs[:i]
+		}
+	}
+	return recs
+}
+
+// itemDecoder validates raw bulk items against the item schema and
+// decodes them; key is the argument holding them, for the wording.
+type itemDecoder[I any] func(key string, raw []map[string]any) ([]I, *mcp.CallToolResult)
+
+// newItemDecoder compiles the item schema of I once, on first use.
+//
+// Until bulk answers report schema failures per item (issue 8 item 4), an
+// item that breaks the schema refuses the whole call, naming its index,
+// before anything is sent.
+func newItemDecoder[I any](tool string) itemDecoder[I] {
+	var (
+		once   sync.Once
+		schema *jsonschema.Schema
+		doc    map[string]any
+		err    error
+	)
+	return func(key string, raw []map[string]any) ([]I, *mcp.CallToolResult) {
+		once.Do(func() {
+			var zero I
+			raw := schemaFor(zero)
+			schema, err = compileSchema(tool+".item", raw)
+			if err == nil {
+				err = json.Unmarshal(raw, &doc)
+			}
+		})
+		if err != nil {
+			return nil, failure(CodeInternal, "the server could not read its own item schema", "tell the user to report this bill-mcp bug")
+		}
+		out := make([]I, len(raw))
+		var bad []string
+		for i, item := range raw {
+			item, _ := coerce(doc, item).(map[string]any)
+			if detail, broken := violations(schema, item); broken {
+				bad = append(bad, fmt.Sprintf("%s[%d] %s", key, i, detail))
+				if len(bad) == 5 {
+					break
+				}
+				continue
+			}
+			enc, _ := json.Marshal(item)
+			if json.Unmarshal(enc, &out[i]) != nil {
+				bad = append(bad, fmt.Sprintf("%s[%d] does not match the item schema", key, i))
+			}
+		}
+		if len(bad) > 0 {
+			detail := strings.Join(bad, "; ")
+			return nil, failure(CodeInvalidArgument, "nothing was sent to BILL: "+detail, validationHint(detail))
+		}
+		return out, nil
+	}
+}
+
 // bulkItem is the outcome of one item of a bulk tool.
 type bulkItem struct {
 	Index int        `json:"index" jsonschema:"required" jsonschema_description:"Position of the item in the request (0-based)."`
@@ -181,7 +218,7 @@ type bulkFunc[In, Out any] func(context.Context, []In, billapi.BulkOptions) ([]b
 // result per item plus a summary. An error for the whole call marks every
 // item without its own answer as failed with that error; it never hides
 // the answers that did arrive.
-func runBulk[In, Out any](ctx context.Context, req mcp.CallToolRequest, bulk bulkFunc[In, Out], items []In, id func(Out) string, e entity, op opKind) *mcp.CallToolResult {
+func runBulk[In, Out any](ctx context.Context, req mcp.CallToolRequest, bulk bulkFunc[In, Out], items []In, id func(Out) string, e entity, op Op) *mcp.CallToolResult {
 	results, err := bulk(ctx, items, billapi.BulkOptions{Progress: progressReporter(ctx, req)})
 	if err != nil && len(results) == 0 {
 		return errorResult(err, e, op)
@@ -287,25 +324,4 @@ func awaitNotificationDelivery(ctx context.Context) {
 	case <-ctx.Done():
 	case <-time.After(deliveryGrace):
 	}
-}
-
-// handle decodes a call's arguments into A and runs fn; a handler built
-// without a client answers an error instead.
-func handle[A any](c *billapi.Client, fn func(context.Context, mcp.CallToolRequest, A) *mcp.CallToolResult) server.ToolHandlerFunc {
-	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		if c == nil {
-			return noClient(), nil
-		}
-		a, bad := decodeArgs[A](req)
-		if bad != nil {
-			return bad, nil
-		}
-		return fn(ctx, req, a), nil
-	}
-}
-
-// noClient is the result of a handler built without a client (catalogue
-// and schema generation only).
-func noClient() *mcp.CallToolResult {
-	return failure(CodeInternal, "this tool was built without a BILL client", "tell the user the server is misconfigured")
 }

@@ -41,25 +41,13 @@ func runTools(_ context.Context, args []string, s stdio) error {
 		_, err = s.Out.Write(raw)
 		return err
 	case *asMarkdown:
-		md, err := tools.CatalogueMarkdown()
-		if err != nil {
-			return err
-		}
-		_, err = io.WriteString(s.Out, md)
-		return err
-	}
-	entries, err := tools.Catalogue()
-	if err != nil {
+		_, err := io.WriteString(s.Out, tools.CatalogueMarkdown())
 		return err
 	}
 	tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TOOL\tTOOLSET\tREAD-ONLY\tTITLE\tDESCRIPTION")
-	for _, e := range entries {
-		ro := "no"
-		if e.ReadOnly {
-			ro = "yes"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Name, e.Toolset, ro, e.Title, e.Description)
+	fmt.Fprintln(tw, "TOOL\tTOOLSET\tKIND\tTITLE\tDESCRIPTION")
+	for _, e := range tools.Catalogue() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Name, e.Toolset, e.Kind, e.Title, e.Description)
 	}
 	return tw.Flush()
 }
