@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"slices"
 	"strconv"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -49,7 +50,7 @@ type bankAccountIDArgs struct {
 
 // bankAccountFilter is one list_customer_bank_accounts filter.
 type bankAccountFilter struct {
-	Field string `json:"field" jsonschema:"required,enum=id,enum=isActive,enum=createdTime,enum=updatedTime,enum=customerId"`
+	Field string `json:"field" jsonschema:"required,maxLength=40" jsonschema_description:"e.g. updatedTime"`
 	Op    string `json:"op" jsonschema:"required,enum==,enum=<,enum=>,enum=!=,enum=<=,enum=>=,enum=in,enum=nin"`
 	Value string `json:"value" jsonschema:"required,maxLength=2000" jsonschema_description:"in/nin: comma-separated."`
 }
@@ -58,7 +59,7 @@ type bankAccountFilter struct {
 type listBankAccountsArgs struct {
 	CustomerID string `json:"customerId,omitempty" jsonschema:"pattern=^0cu[A-Za-z0-9]{17}$,maxLength=20"`
 	listCommon
-	Filters []bankAccountFilter `json:"filters,omitempty" jsonschema:"maxItems=10"`
+	Filters []bankAccountFilter `json:"filters,omitempty"`
 }
 
 // bankAccountOutput is the result of the single-account tools.
@@ -83,7 +84,7 @@ func oneBankAccount(ctx context.Context, call func(context.Context) (*billapi.Cu
 func bankAccountDefs() []Def {
 	return []Def{
 		define[createBankAccountArgs, bankAccountOutput](ToolsetBankAccounts, "create_customer_bank_account", OpCreate, "Add customer bank account",
-			"Add a bank account BILL can charge to a customer. A customer has at most one active account: delete the old one to replace it.",
+			"Add the bank account BILL charges; a customer has one active account at most.",
 			func(ctx context.Context, d Deps, _ mcp.CallToolRequest, a createBankAccountArgs) *mcp.CallToolResult {
 				if !a.AgreedWithTOS {
 					return badArgument("agreedWithTOS must be true", "ask the user whether the customer agreed to BILL's Payment Terms of Service; only then call again with agreedWithTOS true")
@@ -93,21 +94,21 @@ func bankAccountDefs() []Def {
 				}, OpCreate, a.AccountNumber)
 			}),
 		define[bankAccountIDArgs, bankAccountOutput](ToolsetBankAccounts, "get_customer_bank_account", OpRead, "Get customer bank account",
-			"Read one whole customer bank account by id; the account number is masked.",
+			"Read one whole bank account by id (number masked).",
 			func(ctx context.Context, d Deps, _ mcp.CallToolRequest, a bankAccountIDArgs) *mcp.CallToolResult {
 				return oneBankAccount(ctx, func(ctx context.Context) (*billapi.CustomerBankAccount, error) {
 					return d.Client.GetCustomerBankAccount(ctx, a.BankAccountID)
 				}, OpRead)
 			}),
 		define[bankAccountIDArgs, bankAccountOutput](ToolsetBankAccounts, "delete_customer_bank_account", OpDelete, "Delete customer bank account",
-			"Delete a customer's bank account. BILL has no undelete for it: adding it back needs the full account number.",
+			"Delete a bank account; there is no undelete.",
 			func(ctx context.Context, d Deps, _ mcp.CallToolRequest, a bankAccountIDArgs) *mcp.CallToolResult {
 				return oneBankAccount(ctx, func(ctx context.Context) (*billapi.CustomerBankAccount, error) {
 					return d.Client.DeleteCustomerBankAccount(ctx, a.BankAccountID)
 				}, OpDelete)
 			}),
 		define[listBankAccountsArgs, bankAccountListOutput](ToolsetBankAccounts, "list_customer_bank_accounts", OpRead, "List customer bank accounts",
-			"List customer bank accounts a page at a time, compact (add fields for more), numbers masked; customerId for one customer's.",
+			"Page through bank accounts as compact records (fields adds more; numbers masked); customerId for one customer's.",
 			listBankAccounts),
 	}
 }
@@ -123,6 +124,9 @@ func listBankAccounts(ctx context.Context, d Deps, _ mcp.CallToolRequest, a list
 		filters = append(filters, billapi.Filter{Field: "customerId", Op: billapi.OpEq, Value: a.CustomerID})
 	}
 	for _, f := range a.Filters {
+		if !slices.Contains(e.filterable, f.Field) {
+			return badFilter(e, f.Field).result()
+		}
 		filters = append(filters, billapi.Filter{Field: f.Field, Op: f.Op, Value: f.Value})
 	}
 	items, pg, err := listPage(ctx, d.Client.ListCustomerBankAccounts, a.params(filters))

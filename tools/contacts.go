@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"slices"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -65,7 +66,7 @@ type contactIDsArgs struct {
 
 // contactFilter is one list_customer_contacts filter.
 type contactFilter struct {
-	Field string `json:"field" jsonschema:"required,enum=id,enum=isActive,enum=createdTime,enum=updatedTime,enum=customerId,enum=timezoneId"`
+	Field string `json:"field" jsonschema:"required,maxLength=40" jsonschema_description:"e.g. updatedTime"`
 	Op    string `json:"op" jsonschema:"required,enum==,enum=<,enum=>,enum=!=,enum=<=,enum=>=,enum=in,enum=nin"`
 	Value string `json:"value" jsonschema:"required,maxLength=2000" jsonschema_description:"in/nin: comma-separated."`
 }
@@ -74,7 +75,7 @@ type contactFilter struct {
 type listContactsArgs struct {
 	CustomerID string `json:"customerId,omitempty" jsonschema:"pattern=^0cu[A-Za-z0-9]{17}$,maxLength=20"`
 	listCommon
-	Filters []contactFilter `json:"filters,omitempty" jsonschema:"maxItems=10"`
+	Filters []contactFilter `json:"filters,omitempty"`
 }
 
 // contactOutput is the result of the single-contact tools.
@@ -111,28 +112,28 @@ func oneContact(ctx context.Context, call func(context.Context) (*billapi.Custom
 func contactDefs() []Def {
 	return []Def{
 		define[createContactArgs, contactOutput](ToolsetContacts, "create_customer_contact", OpCreate, "Create customer contact",
-			"Add one person (who receives invoices or answers for the customer) to a customer. For more than 5 use bulk_create_customer_contacts.",
+			"Add a person (who gets invoices or answers) to a customer.",
 			func(ctx context.Context, d Deps, _ mcp.CallToolRequest, a createContactArgs) *mcp.CallToolResult {
 				return oneContact(ctx, func(ctx context.Context) (*billapi.CustomerContact, error) {
 					return d.Client.CreateCustomerContact(ctx, a.contact())
 				}, OpCreate)
 			}),
 		define[contactIDArgs, contactOutput](ToolsetContacts, "get_customer_contact", OpRead, "Get customer contact",
-			"Read one whole contact record by id, active or deleted.",
+			"Read one whole contact by id.",
 			func(ctx context.Context, d Deps, _ mcp.CallToolRequest, a contactIDArgs) *mcp.CallToolResult {
 				return oneContact(ctx, func(ctx context.Context) (*billapi.CustomerContact, error) {
 					return d.Client.GetCustomerContact(ctx, a.ContactID)
 				}, OpRead)
 			}),
 		define[updateContactArgs, contactOutput](ToolsetContacts, "update_customer_contact", OpUpdate, "Update customer contact",
-			"Change fields of one contact: send contactId and only the fields to change.",
+			"Change the fields sent, keep the rest.",
 			func(ctx context.Context, d Deps, _ mcp.CallToolRequest, a updateContactArgs) *mcp.CallToolResult {
 				return oneContact(ctx, func(ctx context.Context) (*billapi.CustomerContact, error) {
 					return d.Client.UpdateCustomerContact(ctx, a.contact())
 				}, OpUpdate)
 			}),
 		define[contactIDArgs, contactOutput](ToolsetContacts, "delete_customer_contact", OpDelete, "Delete customer contact",
-			"Soft-delete one contact (isActive 2); undelete_customer_contact restores it.",
+			"Soft-delete a contact (isActive 2).",
 			func(ctx context.Context, d Deps, _ mcp.CallToolRequest, a contactIDArgs) *mcp.CallToolResult {
 				return oneContact(ctx, func(ctx context.Context) (*billapi.CustomerContact, error) {
 					return d.Client.DeleteCustomerContact(ctx, a.ContactID)
@@ -146,10 +147,10 @@ func contactDefs() []Def {
 				}, OpUndelete)
 			}),
 		define[listContactsArgs, contactListOutput](ToolsetContacts, "list_customer_contacts", OpRead, "List customer contacts",
-			"List contacts a page at a time, compact (add fields for more), active and deleted unless isActive is set; customerId for one customer's.",
+			"Page through contacts as compact records (fields adds more); customerId for one customer's.",
 			listContacts),
 		defineBulk[bulkCreateContactsArgs, createContactArgs, bulkOutput](ToolsetContacts, "bulk_create_customer_contacts", OpCreate, "Create many customer contacts",
-			"Create any number of contacts, for one or many customers, in one call. One failed item does not stop the others.",
+			"Create many contacts; a failed item does not stop the others.",
 			func(ctx context.Context, d Deps, req mcp.CallToolRequest, a bulkCreateContactsArgs, items itemDecoder[createContactArgs]) *mcp.CallToolResult {
 				in, bad := items("contacts", a.Contacts)
 				if bad != nil {
@@ -158,7 +159,7 @@ func contactDefs() []Def {
 				return runBulk(ctx, req, d.Client.BulkCreateCustomerContacts, mapEach(in, createContactArgs.contact), contactID, contactEntity(), OpCreate)
 			}),
 		defineBulk[bulkUpdateContactsArgs, updateContactArgs, bulkOutput](ToolsetContacts, "bulk_update_customer_contacts", OpUpdate, "Update many customer contacts",
-			"Change fields of any number of contacts in one call; each item names its contactId and the fields to change.",
+			"Update many contacts; each item names its contactId.",
 			func(ctx context.Context, d Deps, req mcp.CallToolRequest, a bulkUpdateContactsArgs, items itemDecoder[updateContactArgs]) *mcp.CallToolResult {
 				in, bad := items("contacts", a.Contacts)
 				if bad != nil {
@@ -167,12 +168,12 @@ func contactDefs() []Def {
 				return runBulk(ctx, req, d.Client.BulkUpdateCustomerContacts, mapEach(in, updateContactArgs.contact), contactID, contactEntity(), OpUpdate)
 			}),
 		define[contactIDsArgs, bulkOutput](ToolsetContacts, "bulk_delete_customer_contacts", OpDelete, "Delete many customer contacts",
-			"Soft-delete any number of contacts by id; bulk_undelete_customer_contacts restores them.",
+			"Soft-delete many contacts by id.",
 			func(ctx context.Context, d Deps, req mcp.CallToolRequest, a contactIDsArgs) *mcp.CallToolResult {
 				return runBulk(ctx, req, d.Client.BulkDeleteCustomerContacts, a.ContactIDs, contactID, contactEntity(), OpDelete)
 			}),
 		define[contactIDsArgs, bulkOutput](ToolsetContacts, "bulk_undelete_customer_contacts", OpUndelete, "Undelete many customer contacts",
-			"Restore any number of deleted contacts by id.",
+			"Restore many deleted contacts by id.",
 			func(ctx context.Context, d Deps, req mcp.CallToolRequest, a contactIDsArgs) *mcp.CallToolResult {
 				return runBulk(ctx, req, d.Client.BulkUndeleteCustomerContacts, a.ContactIDs, contactID, contactEntity(), OpUndelete)
 			}),
@@ -190,6 +191,9 @@ func listContacts(ctx context.Context, d Deps, _ mcp.CallToolRequest, a listCont
 		filters = append(filters, billapi.Filter{Field: "customerId", Op: billapi.OpEq, Value: a.CustomerID})
 	}
 	for _, f := range a.Filters {
+		if !slices.Contains(e.filterable, f.Field) {
+			return badFilter(e, f.Field).result()
+		}
 		filters = append(filters, billapi.Filter{Field: f.Field, Op: f.Op, Value: f.Value})
 	}
 	items, pg, err := listPage(ctx, d.Client.ListCustomerContacts, a.params(filters))

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -20,8 +21,8 @@ type customerFields struct {
 	ShortName               *string `json:"shortName,omitempty" jsonschema:"maxLength=100"`
 	ContactFirstName        *string `json:"contactFirstName,omitempty" jsonschema:"maxLength=100"`
 	ContactLastName         *string `json:"contactLastName,omitempty" jsonschema:"maxLength=100"`
-	AccNumber               *string `json:"accNumber,omitempty" jsonschema:"maxLength=100" jsonschema_description:"Your own account number for the customer."`
-	ParentCustomerID        *string `json:"parentCustomerId,omitempty" jsonschema:"maxLength=20" jsonschema_description:"0cu... of a parent customer."`
+	AccNumber               *string `json:"accNumber,omitempty" jsonschema:"maxLength=100"`
+	ParentCustomerID        *string `json:"parentCustomerId,omitempty" jsonschema:"maxLength=20"`
 	BillAddress1            *string `json:"billAddress1,omitempty" jsonschema:"maxLength=100"`
 	BillAddress2            *string `json:"billAddress2,omitempty" jsonschema:"maxLength=100"`
 	BillAddress3            *string `json:"billAddress3,omitempty" jsonschema:"maxLength=100"`
@@ -39,7 +40,7 @@ type customerFields struct {
 	ShipAddressCountry      *string `json:"shipAddressCountry,omitempty" jsonschema:"maxLength=100"`
 	ShipAddressZip          *string `json:"shipAddressZip,omitempty" jsonschema:"maxLength=20"`
 	Description             *string `json:"description,omitempty" jsonschema:"maxLength=4000"`
-	InvoiceCurrency         *string `json:"invoiceCurrency,omitempty" jsonschema:"maxLength=3" jsonschema_description:"e.g. USD; needed for an international customer."`
+	InvoiceCurrency         *string `json:"invoiceCurrency,omitempty" jsonschema:"maxLength=3" jsonschema_description:"e.g. USD"`
 	PrintAs                 *string `json:"printAs,omitempty" jsonschema:"maxLength=100"`
 	AccountType             *string `json:"accountType,omitempty" jsonschema:"enum=0,enum=1,enum=2" jsonschema_description:"0 none, 1 business, 2 person."`
 	PaymentTermID           *string `json:"paymentTermId,omitempty" jsonschema:"maxLength=20"`
@@ -89,7 +90,7 @@ func (f customerFields) apply(c *billapi.Customer) {
 
 // createCustomerArgs are create_customer's arguments and one item of bulk_create_customers.
 type createCustomerArgs struct {
-	Name string `json:"name" jsonschema:"required,minLength=1,maxLength=100" jsonschema_description:"Unique in the organization, deleted customers included."`
+	Name string `json:"name" jsonschema:"required,minLength=1,maxLength=100" jsonschema_description:"Unique, deleted customers included."`
 	customerFields
 }
 
@@ -124,7 +125,7 @@ type customerIDsArgs struct {
 
 // customerFilter is one list_customers filter.
 type customerFilter struct {
-	Field string `json:"field" jsonschema:"required,enum=id,enum=isActive,enum=createdTime,enum=updatedTime,enum=parentCustomerId,enum=invoiceCurrency,enum=mergedIntoId,enum=hasAuthorizedToCharge,enum=accountType,enum=paymentTermId,enum=balance,enum=defaultDeliveryMethod,enum=isAutoChargeDismissed,enum=isTaxLiable,enum=creationSource"`
+	Field string `json:"field" jsonschema:"required,maxLength=40" jsonschema_description:"e.g. updatedTime, accountType, balance; not name."`
 	Op    string `json:"op" jsonschema:"required,enum==,enum=<,enum=>,enum=!=,enum=<=,enum=>=,enum=in,enum=nin"`
 	Value string `json:"value" jsonschema:"required,maxLength=2000" jsonschema_description:"in/nin: comma-separated."`
 }
@@ -132,7 +133,7 @@ type customerFilter struct {
 // listCustomersArgs are list_customers' arguments.
 type listCustomersArgs struct {
 	listCommon
-	Filters      []customerFilter `json:"filters,omitempty" jsonschema:"maxItems=10"`
+	Filters      []customerFilter `json:"filters,omitempty"`
 	NameContains string           `json:"nameContains,omitempty" jsonschema:"minLength=1,maxLength=100" jsonschema_description:"Case-insensitive."`
 }
 
@@ -174,46 +175,58 @@ func oneCustomer(ctx context.Context, call func(context.Context) (*billapi.Custo
 	return structured(customerOutput{Customer: fullCustomer(*cu)})
 }
 
+// publishedCustomerFields are the customer arguments tools/list shows: the
+// ones agents are asked to set most. The other fields BILL takes are named
+// in the description and checked against the full schema by the handler.
+var publishedCustomerFields = []string{
+	"customerId", "name", "companyName", "email", "phone", "accNumber", "contactFirstName", "contactLastName",
+	"billAddress1", "billAddress2", "billAddressCity", "billAddressState", "billAddressZip", "billAddressCountry",
+}
+
 func customerDefs() []Def {
+	create := define[createCustomerArgs, customerOutput](ToolsetCustomers, "create_customer", OpCreate, "Create customer",
+		"Create one customer. name must be unique, deleted customers included (on BDC_1119 undelete or update the holder). For more than 5 use bulk_create_customers.",
+		func(ctx context.Context, d Deps, _ mcp.CallToolRequest, a createCustomerArgs) *mcp.CallToolResult {
+			return oneCustomer(ctx, func(ctx context.Context) (*billapi.Customer, error) {
+				return d.Client.CreateCustomer(ctx, a.customer())
+			}, OpCreate)
+		})
+	create.Published = publishedCustomerFields
+	update := define[updateCustomerArgs, customerOutput](ToolsetCustomers, "update_customer", OpUpdate, "Update customer",
+		"Change the fields sent, keep the rest; \"\" clears one.",
+		func(ctx context.Context, d Deps, _ mcp.CallToolRequest, a updateCustomerArgs) *mcp.CallToolResult {
+			return oneCustomer(ctx, func(ctx context.Context) (*billapi.Customer, error) {
+				return d.Client.UpdateCustomer(ctx, a.customer())
+			}, OpUpdate)
+		})
+	update.Published = publishedCustomerFields
 	return []Def{
-		define[createCustomerArgs, customerOutput](ToolsetCustomers, "create_customer", OpCreate, "Create customer",
-			"Create one customer; only name is required and it must be unique. If BILL answers BDC_1119 the name is taken, maybe by a deleted customer: find it and update or undelete it. For more than 5 use bulk_create_customers.",
-			func(ctx context.Context, d Deps, _ mcp.CallToolRequest, a createCustomerArgs) *mcp.CallToolResult {
-				return oneCustomer(ctx, func(ctx context.Context) (*billapi.Customer, error) {
-					return d.Client.CreateCustomer(ctx, a.customer())
-				}, OpCreate)
-			}),
+		create,
 		define[customerIDArgs, customerOutput](ToolsetCustomers, "get_customer", OpRead, "Get customer",
-			"Read one whole customer record by id, active or deleted.",
+			"Read one whole customer by id.",
 			func(ctx context.Context, d Deps, _ mcp.CallToolRequest, a customerIDArgs) *mcp.CallToolResult {
 				return oneCustomer(ctx, func(ctx context.Context) (*billapi.Customer, error) { return d.Client.GetCustomer(ctx, a.CustomerID) }, OpRead)
 			}),
-		define[updateCustomerArgs, customerOutput](ToolsetCustomers, "update_customer", OpUpdate, "Update customer",
-			"Change fields of one customer: send customerId and only the fields to change; \"\" clears a field. Use delete_customer/undelete_customer to change isActive.",
-			func(ctx context.Context, d Deps, _ mcp.CallToolRequest, a updateCustomerArgs) *mcp.CallToolResult {
-				return oneCustomer(ctx, func(ctx context.Context) (*billapi.Customer, error) {
-					return d.Client.UpdateCustomer(ctx, a.customer())
-				}, OpUpdate)
-			}),
+		update,
 		define[customerIDArgs, customerOutput](ToolsetCustomers, "delete_customer", OpDelete, "Delete customer",
-			"Soft-delete one customer (isActive 2); it keeps its name and undelete_customer restores it.",
+			"Soft-delete a customer (isActive 2); it keeps its name.",
 			func(ctx context.Context, d Deps, _ mcp.CallToolRequest, a customerIDArgs) *mcp.CallToolResult {
 				return oneCustomer(ctx, func(ctx context.Context) (*billapi.Customer, error) {
 					return d.Client.DeleteCustomer(ctx, a.CustomerID)
 				}, OpDelete)
 			}),
 		define[customerIDArgs, customerOutput](ToolsetCustomers, "undelete_customer", OpUndelete, "Undelete customer",
-			"Restore a deleted customer (isActive 1), e.g. when its name blocks create_customer.",
+			"Restore a deleted customer (isActive 1).",
 			func(ctx context.Context, d Deps, _ mcp.CallToolRequest, a customerIDArgs) *mcp.CallToolResult {
 				return oneCustomer(ctx, func(ctx context.Context) (*billapi.Customer, error) {
 					return d.Client.UndeleteCustomer(ctx, a.CustomerID)
 				}, OpUndelete)
 			}),
 		define[listCustomersArgs, customerListOutput](ToolsetCustomers, "list_customers", OpRead, "List customers",
-			"List customers a page at a time, compact (add fields for more), active and deleted unless isActive is set. nameContains finds by name; filters match other fields.",
+			"Page through customers as compact records (fields adds more). nameContains matches names.",
 			listCustomers),
 		defineBulk[bulkCreateCustomersArgs, createCustomerArgs, bulkOutput](ToolsetCustomers, "bulk_create_customers", OpCreate, "Create many customers",
-			"Create any number of customers in one call (100 per BILL call; progress per 100 with a progressToken). One failed item does not stop the others.",
+			"Create many customers; a failed item does not stop the others.",
 			func(ctx context.Context, d Deps, req mcp.CallToolRequest, a bulkCreateCustomersArgs, items itemDecoder[createCustomerArgs]) *mcp.CallToolResult {
 				in, bad := items("customers", a.Customers)
 				if bad != nil {
@@ -222,7 +235,7 @@ func customerDefs() []Def {
 				return runBulk(ctx, req, d.Client.BulkCreateCustomers, mapEach(in, createCustomerArgs.customer), customerID, customerEntity(), OpCreate)
 			}),
 		defineBulk[bulkUpdateCustomersArgs, updateCustomerArgs, bulkOutput](ToolsetCustomers, "bulk_update_customers", OpUpdate, "Update many customers",
-			"Change fields of any number of customers in one call; each item names its customerId and the fields to change.",
+			"Update many customers; each item names its customerId.",
 			func(ctx context.Context, d Deps, req mcp.CallToolRequest, a bulkUpdateCustomersArgs, items itemDecoder[updateCustomerArgs]) *mcp.CallToolResult {
 				in, bad := items("customers", a.Customers)
 				if bad != nil {
@@ -231,12 +244,12 @@ func customerDefs() []Def {
 				return runBulk(ctx, req, d.Client.BulkUpdateCustomers, mapEach(in, updateCustomerArgs.customer), customerID, customerEntity(), OpUpdate)
 			}),
 		define[customerIDsArgs, bulkOutput](ToolsetCustomers, "bulk_delete_customers", OpDelete, "Delete many customers",
-			"Soft-delete any number of customers by id; bulk_undelete_customers restores them.",
+			"Soft-delete many customers by id.",
 			func(ctx context.Context, d Deps, req mcp.CallToolRequest, a customerIDsArgs) *mcp.CallToolResult {
 				return runBulk(ctx, req, d.Client.BulkDeleteCustomers, a.CustomerIDs, customerID, customerEntity(), OpDelete)
 			}),
 		define[customerIDsArgs, bulkOutput](ToolsetCustomers, "bulk_undelete_customers", OpUndelete, "Undelete many customers",
-			"Restore any number of deleted customers by id.",
+			"Restore many deleted customers by id.",
 			func(ctx context.Context, d Deps, req mcp.CallToolRequest, a customerIDsArgs) *mcp.CallToolResult {
 				return runBulk(ctx, req, d.Client.BulkUndeleteCustomers, a.CustomerIDs, customerID, customerEntity(), OpUndelete)
 			}),
@@ -251,6 +264,9 @@ func listCustomers(ctx context.Context, d Deps, _ mcp.CallToolRequest, a listCus
 	}
 	filters := make([]billapi.Filter, 0, len(a.Filters))
 	for _, f := range a.Filters {
+		if !slices.Contains(e.filterable, f.Field) {
+			return badFilter(e, f.Field).result()
+		}
 		filters = append(filters, billapi.Filter{Field: f.Field, Op: f.Op, Value: f.Value})
 	}
 	p := a.params(filters)

@@ -29,16 +29,11 @@ type entity struct {
 	zero any
 	// compact are the fields of a record in list and find answers.
 	compact []string
-	// describe explains the output fields an agent cannot read by name alone.
-	describe map[string]string
 	// masked fields are shown by masked value only (bank account numbers).
 	masked []string
+	// filterable are the fields BILL's List filters on.
+	filterable []string
 }
-
-// Descriptions shared by the output shapes.
-const (
-	descIsActive = "1 active, 2 deleted."
-)
 
 func customerEntity() entity {
 	return entity{
@@ -49,8 +44,10 @@ func customerEntity() entity {
 		// companyName, email and accNumber, the keys a user names a customer
 		// by (and find/upsert match on); isActive, since lists hold deleted
 		// customers too. Addresses, phones and flags are asked for with fields.
-		compact:  []string{"id", "isActive", "name", "companyName", "email", "accNumber"},
-		describe: map[string]string{"id": "0cu...", "isActive": descIsActive},
+		compact: []string{"id", "isActive", "name", "companyName", "email", "accNumber"},
+		filterable: []string{"id", "isActive", "createdTime", "updatedTime", "parentCustomerId", "invoiceCurrency", "mergedIntoId",
+			"hasAuthorizedToCharge", "accountType", "paymentTermId", "balance", "defaultDeliveryMethod", "isAutoChargeDismissed",
+			"isTaxLiable", "creationSource"},
 	}
 }
 
@@ -60,8 +57,8 @@ func contactEntity() entity {
 		listTool: "list_customer_contacts", getTool: "get_customer_contact",
 		zero: billapi.CustomerContact{},
 		// A person is chosen by name and email; customerId ties them to a customer.
-		compact:  []string{"id", "isActive", "customerId", "firstName", "lastName", "email"},
-		describe: map[string]string{"id": "cpu...", "isActive": descIsActive},
+		compact:    []string{"id", "isActive", "customerId", "firstName", "lastName", "email"},
+		filterable: []string{"id", "isActive", "createdTime", "updatedTime", "customerId", "timezoneId"},
 	}
 }
 
@@ -72,9 +69,9 @@ func bankAccountEntity() entity {
 		zero: billapi.CustomerBankAccount{},
 		// An account is told apart by its owner, holder, nickname and the
 		// masked number's last four digits.
-		compact:  []string{"id", "isActive", "customerId", "nameOnAccount", "nickname", "accountNumber"},
-		describe: map[string]string{"id": "cba...", "isActive": descIsActive, "accountNumber": "Masked: last 4 digits."},
-		masked:   []string{"accountNumber"},
+		compact:    []string{"id", "isActive", "customerId", "nameOnAccount", "nickname", "accountNumber"},
+		filterable: []string{"id", "isActive", "createdTime", "updatedTime", "customerId"},
+		masked:     []string{"accountNumber"},
 	}
 }
 
@@ -216,40 +213,14 @@ func (e entity) parseFields(names []string) (projection, *itemError) {
 	return p, nil
 }
 
-// recordSchema is the output shape of one record of the entity: its
-// compact fields, typed from the billapi struct; every other field of the
-// entity may appear too (get tools answer them all; fields asks for more).
+// recordSchema is the output shape of one record of any entity: an object
+// with its id. It is deliberately small: it is repeated in every tool that
+// answers a record, and an agent reads the record itself (compact in lists,
+// whole from get_*), not its schema.
 func (e entity) recordSchema() *jsonschema.Schema {
-	s := &jsonschema.Schema{Type: "object", Required: []string{"id"}, Properties: jsonschema.NewProperties()}
-	t := reflect.TypeOf(e.zero)
-	for _, name := range e.compact {
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if jsonName(f) != name {
-				continue
-			}
-			ft := f.Type
-			if ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			p := &jsonschema.Schema{Type: jsonType(ft.Kind()), Description: e.describe[name]}
-			s.Properties.Set(name, p)
-		}
-	}
+	s := &jsonschema.Schema{Type: "object", Properties: jsonschema.NewProperties()}
+	s.Properties.Set("id", &jsonschema.Schema{Type: "string"})
 	return s
-}
-
-func jsonType(k reflect.Kind) string {
-	switch k {
-	case reflect.Bool:
-		return "boolean"
-	case reflect.Float32, reflect.Float64:
-		return "number"
-	case reflect.Int, reflect.Int64, reflect.Int32:
-		return "integer"
-	default:
-		return "string"
-	}
 }
 
 // Record types, one per entity, so that each has its own output shape.

@@ -5,6 +5,10 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // Forgiving where it is safe: before arguments are validated, a number
@@ -111,4 +115,32 @@ func inEnum(schema map[string]any, s string) bool {
 		}
 	}
 	return false
+}
+
+// newArgsChecker returns a check of call arguments against the full
+// argument schema raw (compiled once, on first use): it coerces what is
+// forgivable, then refuses what breaks the schema before anything is sent.
+func newArgsChecker(tool string, raw json.RawMessage) func(args any) (any, *mcp.CallToolResult) {
+	var (
+		once   sync.Once
+		schema *jsonschema.Schema
+		doc    map[string]any
+		err    error
+	)
+	return func(args any) (any, *mcp.CallToolResult) {
+		once.Do(func() {
+			schema, err = compileSchema(tool+".args", raw)
+			if err == nil {
+				err = json.Unmarshal(raw, &doc)
+			}
+		})
+		if err != nil {
+			return nil, failure(CodeInternal, "the server could not read its own argument schema", "tell the user to report this bill-mcp bug")
+		}
+		args = coerce(doc, args)
+		if detail, broken := violations(schema, args); broken {
+			return nil, mcp.NewToolResultError(InvalidArgumentsText(detail))
+		}
+		return args, nil
+	}
 }

@@ -33,7 +33,7 @@ func TestExplain(t *testing.T) {
 		{"contact of unknown customer", bill("BDC_1119", "Invalid field,value: customerId, 0cuX. No customer has this id.", billapi.ClassInput), contactEntity(), OpCreate, "BDC_1119", "No customer", "list_customers"},
 		{"second bank account", bill("BDC_1119", "Invalid field,value: customerId, 0cuX. This customer already has an active bank account; delete it before adding another.", billapi.ClassInput), bankAccountEntity(), OpCreate, "BDC_1119", "active bank account", "delete_customer_bank_account"},
 		{"missing field", bill("BDC_1117", "Missing required data: obj.name.", billapi.ClassInput), customerEntity(), OpCreate, "BDC_1117", "obj.name", "missing field"},
-		{"bad filter field", bill("BDC_1130", "Invalid filter field.", billapi.ClassInput), customerEntity(), OpRead, "BDC_1130", "filter", "filters[].field"},
+		{"bad filter field", bill("BDC_1130", "Invalid filter field.", billapi.ClassInput), customerEntity(), OpRead, "BDC_1130", "filter", "updatedTime, parentCustomerId"},
 		{"hourly limit", &billapi.Error{Code: "BDC_1144", Message: "Max number of requests per hour reached.", Class: billapi.ClassHourlyLimit, ResetAt: reset}, customerEntity(), OpRead, "BDC_1144", "per hour", "resets at 14:00 UTC (in about 40 min)"},
 		{"local budget", &billapi.Error{Code: billapi.CodeLocalBudget, Message: "hourly budget spent", Class: billapi.ClassHourlyLimit}, customerEntity(), OpRead, "LOCAL_HOURLY_BUDGET", "budget", "top of the next hour"},
 		{"auth", bill("BDC_1101", "Invalid user name or password.", billapi.ClassAuth), customerEntity(), OpRead, "BDC_1101", "password", "Tell the user"},

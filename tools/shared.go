@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	invopop "github.com/invopop/jsonschema"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -27,23 +28,26 @@ type paging struct {
 	Max       int    `json:"max" jsonschema:"required"`
 	Count     int    `json:"count" jsonschema:"required"`
 	HasMore   bool   `json:"hasMore" jsonschema:"required"`
-	NextStart *int   `json:"nextStart,omitempty" jsonschema_description:"Pass as start for the next page."`
-	Note      string `json:"note,omitempty" jsonschema_description:"Why the page holds fewer items than asked."`
+	NextStart *int   `json:"nextStart,omitempty"`
+	Note      string `json:"note,omitempty"`
 }
 
-// sortArg orders a list by one field.
-type sortArg struct {
-	Field string `json:"field" jsonschema:"required,minLength=1,maxLength=40" jsonschema_description:"e.g. createdTime"`
-	Asc   *bool  `json:"asc,omitempty" jsonschema_description:"Default true."`
+// JSONSchema is paging's output shape: the fields always present (an
+// output shape is open, so nextStart and note may follow).
+func (paging) JSONSchema() *invopop.Schema {
+	props := invopop.NewProperties()
+	props.Set("hasMore", &invopop.Schema{Type: "boolean"})
+	props.Set("count", &invopop.Schema{Type: "integer"})
+	return &invopop.Schema{Type: "object", Properties: props, Required: []string{"hasMore", "count"}}
 }
 
 // listCommon are the arguments every list tool takes.
 type listCommon struct {
-	Start    int       `json:"start,omitempty" jsonschema:"minimum=0" jsonschema_description:"paging.nextStart of the previous page."`
-	Max      int       `json:"max,omitempty" jsonschema:"minimum=1,maximum=999" jsonschema_description:"Page size; default 25."`
-	Sort     []sortArg `json:"sort,omitempty" jsonschema:"maxItems=5"`
-	IsActive string    `json:"isActive,omitempty" jsonschema:"enum=1,enum=2" jsonschema_description:"1 active only, 2 deleted only; default both."`
-	Fields   []string  `json:"fields,omitempty" jsonschema:"maxItems=60,maxLength=40" jsonschema_description:"Fields to add to each compact record (names as get_* answers them), or all."`
+	Start    int      `json:"start,omitempty" jsonschema:"minimum=0" jsonschema_description:"paging.nextStart"`
+	Max      int      `json:"max,omitempty" jsonschema:"minimum=1,maximum=999" jsonschema_description:"Default 25."`
+	Sort     string   `json:"sort,omitempty" jsonschema:"maxLength=40" jsonschema_description:"A field; -field for descending."`
+	IsActive string   `json:"isActive,omitempty" jsonschema:"enum=1,enum=2" jsonschema_description:"1 active, 2 deleted; default both."`
+	Fields   []string `json:"fields,omitempty" jsonschema:"maxLength=40" jsonschema_description:"Names to add to the compact record, or all."`
 }
 
 func (l listCommon) params(filters []billapi.Filter) billapi.ListParams {
@@ -54,9 +58,9 @@ func (l listCommon) params(filters []billapi.Filter) billapi.ListParams {
 	if l.IsActive != "" {
 		p.Filters = append(p.Filters, billapi.Filter{Field: "isActive", Op: billapi.OpEq, Value: l.IsActive})
 	}
-	for _, s := range l.Sort {
-		asc := s.Asc == nil || *s.Asc
-		p.Sort = append(p.Sort, billapi.Sort{Field: s.Field, Asc: asc})
+	if f := strings.TrimSpace(l.Sort); f != "" {
+		field, desc := strings.CutPrefix(f, "-")
+		p.Sort = append(p.Sort, billapi.Sort{Field: field, Asc: !desc})
 	}
 	return p
 }
@@ -191,10 +195,21 @@ func newItemDecoder[I any](tool string) itemDecoder[I] {
 
 // bulkItem is the outcome of one item of a bulk tool.
 type bulkItem struct {
-	Index int        `json:"index" jsonschema:"required" jsonschema_description:"Position of the item in the request (0-based)."`
-	OK    bool       `json:"ok" jsonschema:"required" jsonschema_description:"True when BILL applied this item."`
-	ID    string     `json:"id,omitempty" jsonschema_description:"Id of the object, when ok."`
-	Error *itemError `json:"error,omitempty" jsonschema_description:"Why this item failed, when not ok."`
+	Index int        `json:"index" jsonschema:"required"`
+	OK    bool       `json:"ok" jsonschema:"required"`
+	ID    string     `json:"id,omitempty"`
+	Error *itemError `json:"error,omitempty"`
+}
+
+// JSONSchema is a bulk result item's output shape, kept small: it is
+// repeated in every bulk tool.
+func (bulkItem) JSONSchema() *invopop.Schema {
+	return &invopop.Schema{Type: "object"}
+}
+
+// JSONSchema is the bulk summary's output shape, kept small likewise.
+func (bulkSummary) JSONSchema() *invopop.Schema {
+	return &invopop.Schema{Type: "object"}
 }
 
 // bulkSummary counts a bulk tool's outcomes.
@@ -206,7 +221,7 @@ type bulkSummary struct {
 
 // bulkOutput is every bulk tool's result.
 type bulkOutput struct {
-	Results []bulkItem  `json:"results" jsonschema:"required" jsonschema_description:"One entry per requested item, in request order."`
+	Results []bulkItem  `json:"results" jsonschema:"required"`
 	Summary bulkSummary `json:"summary" jsonschema:"required"`
 }
 

@@ -131,6 +131,12 @@ type Def struct {
 	// items are validated one by one against its schema (ItemSchema), so the
 	// tool's own input schema only says "an array of objects".
 	Item any
+	// Published, when set, names the only arguments the input schema lists,
+	// to keep a tool with many rarely used fields (a customer's 35) small in
+	// tools/list. The tool still takes every argument of Args: the
+	// description names the others, and the handler checks all of them
+	// against the full schema (ArgsSchema) before anything is sent.
+	Published []string
 	// Bind builds the handler over deps. It is called only to register the
 	// tool on a server.
 	Bind func(Deps) server.ToolHandlerFunc
@@ -146,7 +152,8 @@ func (d Def) IsBulk() bool { return d.Item != nil }
 // destructiveHint and openWorldHint to true) nor WithRawInputSchema (which
 // fails to serialize).
 func (d Def) Tool() mcp.Tool {
-	t := mcp.NewToolWithRawSchema(d.Name, d.Description, schemaFor(d.Args))
+	in, desc := publishedSchema(d.Args, d.Published, d.Description)
+	t := mcp.NewToolWithRawSchema(d.Name, desc, in)
 	t.RawOutputSchema = outputSchemaFor(d.Result)
 	t.Title = d.Title
 	readOnly, destructive, idempotent := d.Op.hints()
@@ -167,9 +174,31 @@ func (d Def) ItemSchema() json.RawMessage {
 	return schemaFor(d.Item)
 }
 
+// ArgsSchema is the full schema of the tool's arguments: the input schema,
+// or for a tool with Published arguments, the schema its handler checks.
+func (d Def) ArgsSchema() json.RawMessage { return schemaFor(d.Args) }
+
 // ServerTool is the tool with its handler bound over deps.
 func (d Def) ServerTool(deps Deps) server.ServerTool {
-	return server.ServerTool{Tool: d.Tool(), Handler: d.Bind(deps)}
+	return server.ServerTool{Tool: d.Tool(), Handler: d.Handler(deps)}
+}
+
+// Handler binds the tool's handler over deps, behind the check of the
+// arguments against the full, strict argument schema (ArgsSchema): the
+// published input schema leaves the root open (no additionalProperties
+// false, and for Published tools fewer properties), so an unknown or
+// misspelled argument is refused here, by name, before anything is sent.
+func (d Def) Handler(deps Deps) server.ToolHandlerFunc {
+	h := d.Bind(deps)
+	check := newArgsChecker(d.Name, d.ArgsSchema())
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		args, bad := check(req.Params.Arguments)
+		if bad != nil {
+			return bad, nil
+		}
+		req.Params.Arguments = args
+		return h(ctx, req)
+	}
 }
 
 // define declares a tool whose handler takes arguments A; R is the type of
@@ -355,8 +384,9 @@ func firstSentence(s string) string {
 }
 
 // SchemaFiles returns every tool's input and output schema, pretty-printed,
-// keyed by file name (<tool>.input.json, <tool>.output.json, and for bulk
-// tools <tool>.item.json): the content of schemas/.
+// keyed by file name: <tool>.input.json (as tools/list shows it),
+// <tool>.args.json (the strict schema the handler checks), <tool>.output.json,
+// and for bulk tools <tool>.item.json: the content of schemas/.
 func SchemaFiles() (map[string][]byte, error) {
 	out := map[string][]byte{}
 	for _, d := range Inventory() {
@@ -365,6 +395,7 @@ func SchemaFiles() (map[string][]byte, error) {
 		if d.IsBulk() {
 			files[".item.json"] = d.ItemSchema()
 		}
+		files[".args.json"] = d.ArgsSchema()
 		for suffix, raw := range files {
 			pretty, err := indentSchema(raw)
 			if err != nil {

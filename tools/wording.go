@@ -54,9 +54,9 @@ func errorText(code, message, next string) string {
 
 // itemError is the error of one item in a bulk result.
 type itemError struct {
-	Code    string `json:"code" jsonschema:"required" jsonschema_description:"BDC_xxxx or a local code."`
+	Code    string `json:"code" jsonschema:"required"`
 	Message string `json:"message" jsonschema:"required"`
-	Hint    string `json:"hint" jsonschema:"required" jsonschema_description:"What to do next."`
+	Hint    string `json:"hint" jsonschema:"required"`
 }
 
 func (x itemError) result() *mcp.CallToolResult { return failure(x.Code, x.Message, x.Hint) }
@@ -77,6 +77,19 @@ func badFields(e entity, name string) itemError {
 		Code:    CodeInvalidArgument,
 		Message: fmt.Sprintf("fields: %s has no field %q", e.noun, quotePrefix(name)),
 		Hint:    fmt.Sprintf("use all, or names from: %s", strings.Join(e.fieldNames(), ", ")),
+	}
+}
+
+// badFilter refuses a filter on a field BILL does not filter e on.
+func badFilter(e entity, name string) itemError {
+	hint := fmt.Sprintf("filter %ss only on %s", e.noun, strings.Join(e.filterable, ", "))
+	if e.noun == "customer" && name == "name" {
+		hint = "BILL cannot filter customers by name: use nameContains instead"
+	}
+	return itemError{
+		Code:    CodeInvalidArgument,
+		Message: fmt.Sprintf("filters: BILL cannot filter %ss on %q; nothing was sent to BILL", e.noun, quotePrefix(name)),
+		Hint:    hint,
 	}
 }
 
@@ -354,7 +367,7 @@ func explain(err error, e entity, op Op, now time.Time, masked ...string) itemEr
 	case code == billapi.CodeMissingData || code == billapi.CodeMissingParam:
 		out.Hint = "add the missing field named in the message (see the tool's input schema for required fields) and call again"
 	case code == billapi.CodeBadFilterField:
-		out.Hint = "use only the fields the input schema lists for filters[].field, and field names as they appear in results for sort[].field, then call again"
+		out.Hint = fmt.Sprintf("filter only on %s; sort by field names as they appear in results", strings.Join(e.filterable, ", "))
 	case code == billapi.CodeBadFilterOp:
 		out.Hint = "use one of the operators =, <, >, !=, <=, >=, in, nin (in/nin take a comma-separated value)"
 	case be.Class == billapi.ClassHourlyLimit:
