@@ -32,6 +32,7 @@ type callHooks struct {
 	log    zerolog.Logger
 	hidden map[string]bool // tools registered only to answer a refusal
 	args   *tools.ArgValidator
+	gv     *governor // policy and audit; set by New
 
 	mu     sync.Mutex
 	starts map[string]time.Time // by session and request id
@@ -47,6 +48,11 @@ func (h *callHooks) hooks() *mcpserver.Hooks {
 	hk.AddBeforeCallTool(h.before)
 	hk.AddAfterCallTool(h.after)
 	hk.AddOnError(h.onError)
+	hk.AddAfterListTools(func(ctx context.Context, id any, req *mcp.ListToolsRequest, res *mcp.ListToolsResult) {
+		if h.gv != nil {
+			h.gv.filterList(ctx, id, req, res)
+		}
+	})
 	return hk
 }
 
@@ -97,7 +103,14 @@ func (h *callHooks) after(ctx context.Context, id any, req *mcp.CallToolRequest,
 	d := h.elapsed(ctx, id)
 	outcome, code := OutcomeOK, ""
 	if res, ok := result.(*mcp.CallToolResult); ok && res.IsError {
+		validation := strings.HasPrefix(firstText(res), inputValidationPrefix)
 		outcome, code = h.classify(req, res)
+		if validation && h.gv != nil {
+			h.gv.invalidInput(ctx, req, res, code)
+			if leadingCode(firstText(res)) == CodePermissionDenied {
+				outcome, code = OutcomeRefused, CodePermissionDenied
+			}
+		}
 	}
 	h.line(req.Params.Name, d, outcome, code)
 }
@@ -111,6 +124,9 @@ func (h *callHooks) onError(ctx context.Context, id any, method mcp.MCPMethod, m
 		name = req.Params.Name
 	}
 	h.line(name, h.elapsed(ctx, id), OutcomeError, "JSONRPC")
+	if h.gv != nil {
+		h.gv.protocolError(ctx, name, "no such tool", "JSONRPC")
+	}
 }
 
 func (h *callHooks) line(tool string, d time.Duration, outcome, code string) {

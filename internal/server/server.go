@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
@@ -33,6 +34,9 @@ type Options struct {
 	Emulator bool
 	// Logger receives one line per tool call. The zero value logs nothing.
 	Logger zerolog.Logger
+	// Governance sets agents, the audit trail and approvals; nil is the
+	// owner alone with no trail.
+	Governance *Governance
 }
 
 // New builds the MCP server from the tool inventory: the tools of the
@@ -62,10 +66,16 @@ func New(o Options) (*mcpserver.MCPServer, error) {
 		refused = append(refused, refusedTool(d, why))
 		hidden[d.Name] = true
 	}
+	gv, err := newGovernor(o.Governance, o.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
 	hooks := newCallHooks(o.Logger, hidden, tools.NewArgValidator(tools.Select(sets, o.ReadOnly)))
+	hooks.gv = gv
 	s := mcpserver.NewMCPServer(Name, o.Version,
 		mcpserver.WithToolCapabilities(false),
 		mcpserver.WithRecovery(),
+		mcpserver.WithToolHandlerMiddleware(gv.middleware),
 		mcpserver.WithToolHandlerMiddleware(panicToResult(o.Logger)),
 		mcpserver.WithInputSchemaValidation(),
 		mcpserver.WithOutputSchemaValidation(),
@@ -74,6 +84,13 @@ func New(o Options) (*mcpserver.MCPServer, error) {
 	)
 	s.AddTools(offered...)
 	s.AddTools(refused...)
+	for _, t := range offered {
+		gv.handlers[t.Tool.Name] = t
+	}
+	gv.srv = s
+	if gv.enabled() {
+		s.AddTool(gv.runApprovedTool().Tool, gv.runApproved)
+	}
 	return s, nil
 }
 
