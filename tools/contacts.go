@@ -26,18 +26,28 @@ func (f contactFields) apply(c *billapi.CustomerContact) {
 	c.TimezoneID = f.TimezoneID
 }
 
-// createContactArgs are create_customer_contact's arguments and one item of bulk_create_customer_contacts.
-type createContactArgs struct {
-	CustomerID string `json:"customerId" jsonschema:"required,pattern=^0cu[A-Za-z0-9]{17}$,maxLength=20"`
-	FirstName  string `json:"firstName" jsonschema:"required,minLength=1,maxLength=100" jsonschema_description:"Ask the user; never invent one."`
-	Email      string `json:"email" jsonschema:"required,minLength=3,maxLength=254,format=email"`
+// newContactFields are a new contact's fields besides its customer (also
+// one contact of onboard_customer).
+type newContactFields struct {
+	FirstName string `json:"firstName" jsonschema:"required,minLength=1,maxLength=100" jsonschema_description:"Ask the user; never invent one."`
+	Email     string `json:"email" jsonschema:"required,minLength=3,maxLength=254,format=email"`
 	contactFields
 }
 
-func (a createContactArgs) contact() billapi.CustomerContact {
-	c := billapi.CustomerContact{CustomerID: billapi.String(a.CustomerID), FirstName: billapi.String(a.FirstName), Email: billapi.String(a.Email)}
-	a.apply(&c)
+func (f newContactFields) contact(customerID string) billapi.CustomerContact {
+	c := billapi.CustomerContact{CustomerID: billapi.String(customerID), FirstName: billapi.String(f.FirstName), Email: billapi.String(f.Email)}
+	f.apply(&c)
 	return c
+}
+
+// createContactArgs are create_customer_contact's arguments and one item of bulk_create_customer_contacts.
+type createContactArgs struct {
+	CustomerID string `json:"customerId" jsonschema:"required,pattern=^0cu[A-Za-z0-9]{17}$,maxLength=20"`
+	newContactFields
+}
+
+func (a createContactArgs) contact() billapi.CustomerContact {
+	return a.newContactFields.contact(a.CustomerID)
 }
 
 // updateContactArgs are update_customer_contact's arguments and one item of bulk_update_customer_contacts.
@@ -147,10 +157,11 @@ func contactDefs() []Def {
 				}, OpUndelete)
 			}),
 		define[listContactsArgs, contactListOutput](ToolsetContacts, "list_customer_contacts", OpRead, "List customer contacts",
-			"Page through contacts as compact records (fields adds more); customerId for one customer's.",
+			"Page through contacts as compact records; customerId for one customer's.",
 			listContacts),
+		findContactsDef(),
 		defineBulk[bulkCreateContactsArgs, createContactArgs, bulkOutput](ToolsetContacts, "bulk_create_customer_contacts", OpCreate, "Create many customer contacts",
-			"Create many contacts; a failed item does not stop the others.",
+			"Create any number; a failed item does not stop the others.",
 			func(ctx context.Context, d Deps, req mcp.CallToolRequest, a bulkCreateContactsArgs, items itemDecoder[createContactArgs]) *mcp.CallToolResult {
 				in, bad := items("contacts", a.Contacts)
 				if bad != nil {

@@ -125,7 +125,7 @@ type customerIDsArgs struct {
 
 // customerFilter is one list_customers filter.
 type customerFilter struct {
-	Field string `json:"field" jsonschema:"required,maxLength=40" jsonschema_description:"e.g. updatedTime, accountType, balance; not name."`
+	Field string `json:"field" jsonschema:"required,maxLength=40" jsonschema_description:"e.g. updatedTime; not name."`
 	Op    string `json:"op" jsonschema:"required,enum==,enum=<,enum=>,enum=!=,enum=<=,enum=>=,enum=in,enum=nin"`
 	Value string `json:"value" jsonschema:"required,maxLength=2000" jsonschema_description:"in/nin: comma-separated."`
 }
@@ -134,7 +134,7 @@ type customerFilter struct {
 type listCustomersArgs struct {
 	listCommon
 	Filters      []customerFilter `json:"filters,omitempty"`
-	NameContains string           `json:"nameContains,omitempty" jsonschema:"minLength=1,maxLength=100" jsonschema_description:"Case-insensitive."`
+	NameContains string           `json:"nameContains,omitempty" jsonschema:"maxLength=100" jsonschema_description:"Case-insensitive."`
 }
 
 // customerOutput is the result of the single-customer tools.
@@ -185,7 +185,7 @@ var publishedCustomerFields = []string{
 
 func customerDefs() []Def {
 	create := define[createCustomerArgs, customerOutput](ToolsetCustomers, "create_customer", OpCreate, "Create customer",
-		"Create one customer. name must be unique, deleted customers included (on BDC_1119 undelete or update the holder). For more than 5 use bulk_create_customers.",
+		"Create one customer; name is unique, deleted customers included (on BDC_1119 undelete or update the holder).",
 		func(ctx context.Context, d Deps, _ mcp.CallToolRequest, a createCustomerArgs) *mcp.CallToolResult {
 			return oneCustomer(ctx, func(ctx context.Context) (*billapi.Customer, error) {
 				return d.Client.CreateCustomer(ctx, a.customer())
@@ -199,7 +199,7 @@ func customerDefs() []Def {
 				return d.Client.UpdateCustomer(ctx, a.customer())
 			}, OpUpdate)
 		})
-	update.Published = publishedCustomerFields
+	update.Published, update.MoreLike = publishedCustomerFields, "create_customer"
 	return []Def{
 		create,
 		define[customerIDArgs, customerOutput](ToolsetCustomers, "get_customer", OpRead, "Get customer",
@@ -223,10 +223,13 @@ func customerDefs() []Def {
 				}, OpUndelete)
 			}),
 		define[listCustomersArgs, customerListOutput](ToolsetCustomers, "list_customers", OpRead, "List customers",
-			"Page through customers as compact records (fields adds more). nameContains matches names.",
+			"Page through customers as compact records; to find one use find_customers.",
 			listCustomers),
+		findCustomersDef(),
+		upsertCustomersDef(),
+		onboardCustomerDef(),
 		defineBulk[bulkCreateCustomersArgs, createCustomerArgs, bulkOutput](ToolsetCustomers, "bulk_create_customers", OpCreate, "Create many customers",
-			"Create many customers; a failed item does not stop the others.",
+			"Create any number; a failed item does not stop the others.",
 			func(ctx context.Context, d Deps, req mcp.CallToolRequest, a bulkCreateCustomersArgs, items itemDecoder[createCustomerArgs]) *mcp.CallToolResult {
 				in, bad := items("customers", a.Customers)
 				if bad != nil {
@@ -271,18 +274,25 @@ func listCustomers(ctx context.Context, d Deps, _ mcp.CallToolRequest, a listCus
 	}
 	p := a.params(filters)
 	var (
-		items []billapi.Customer
-		pg    paging
-		err   error
+		items   []billapi.Customer
+		pg      paging
+		err     error
+		indexed bool
 	)
 	if a.NameContains != "" {
+		items, pg, indexed, err = customersNamed(ctx, d.Client, d.Index, a.NameContains, a, p)
+	}
+	switch {
+	case indexed: // answered from the local index
+	case a.NameContains != "":
+		// with filters or sort: BILL applies them, the server matches names
 		needle := strings.ToLower(a.NameContains)
 		scan := p
 		scan.Start, scan.Max = 0, billapi.MaxListPage
 		items, pg, err = matchingPage(d.Client.AllCustomers(ctx, scan), func(cu billapi.Customer) bool {
 			return strings.Contains(strings.ToLower(billapi.Deref(cu.Name)), needle)
 		}, p.Start, p.Max)
-	} else {
+	default:
 		items, pg, err = listPage(ctx, d.Client.ListCustomers, p)
 	}
 	if err != nil {

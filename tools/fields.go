@@ -214,13 +214,11 @@ func (e entity) parseFields(names []string) (projection, *itemError) {
 }
 
 // recordSchema is the output shape of one record of any entity: an object
-// with its id. It is deliberately small: it is repeated in every tool that
+// with an id. It is deliberately small: it is repeated in every tool that
 // answers a record, and an agent reads the record itself (compact in lists,
 // whole from get_*), not its schema.
 func (e entity) recordSchema() *jsonschema.Schema {
-	s := &jsonschema.Schema{Type: "object", Properties: jsonschema.NewProperties()}
-	s.Properties.Set("id", &jsonschema.Schema{Type: "string"})
-	return s
+	return &jsonschema.Schema{Type: "object", Required: []string{"id"}}
 }
 
 // Record types, one per entity, so that each has its own output shape.

@@ -30,7 +30,10 @@ func TestREADMECatalogue(t *testing.T) {
 	if !ok {
 		t.Fatalf("README.md has no %s marker after %s", readmeEnd, readmeBegin)
 	}
-	want := tools.CatalogueMarkdown()
+	want, err := tools.CatalogueMarkdown()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if strings.TrimSpace(table) != strings.TrimSpace(want) {
 		t.Errorf("README.md's tool table differs from the code; replace the text between %s and %s with the output of `go run ./cmd/bill-mcp tools --markdown`.\nwant:\n%s", readmeBegin, readmeEnd, want)
 	}

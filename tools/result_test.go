@@ -40,6 +40,8 @@ func TestExplain(t *testing.T) {
 		{"lost write", bill("OUTCOME_UNKNOWN", "the answer was lost", billapi.ClassTransport), contactEntity(), OpCreate, "OUTCOME_UNKNOWN", "may or may not", "list_customer_contacts"},
 		{"lost read", bill("TRANSPORT", "connection reset", billapi.ClassTransport), contactEntity(), OpRead, "TRANSPORT", "connection reset", "call again"},
 		{"server error on write", bill("BDC_1001", "System error.", billapi.ClassServer), customerEntity(), OpUpdate, "BDC_1001", "System error", "get_customer"},
+		{"unreachable write", bill(billapi.CodeUnreachable, "nothing was sent: BILL is unreachable (connection refused)", billapi.ClassUnreachable), customerEntity(), OpCreate, billapi.CodeUnreachable, "nothing was sent", "nothing changed"},
+		{"malformed twice", bill("BDC_1002", "Unknown parameter.", billapi.ClassInput), customerEntity(), OpCreate, "BDC_1002", "Unknown parameter", "check the field names"},
 		{"concurrency", bill("BDC_1322", "Too many requests.", billapi.ClassConcurrency), customerEntity(), OpRead, "BDC_1322", "Too many", "wait a few seconds"},
 		{"cancelled", context.Canceled, customerEntity(), OpDelete, CodeCancelled, "cancelled", "may or may not"},
 		{"local cancel code", &billapi.Error{Code: billapi.CodeCanceled, Message: "context canceled"}, customerEntity(), OpRead, CodeCancelled, "cancelled", "call again"},

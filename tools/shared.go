@@ -45,9 +45,9 @@ func (paging) JSONSchema() *invopop.Schema {
 type listCommon struct {
 	Start    int      `json:"start,omitempty" jsonschema:"minimum=0" jsonschema_description:"paging.nextStart"`
 	Max      int      `json:"max,omitempty" jsonschema:"minimum=1,maximum=999" jsonschema_description:"Default 25."`
-	Sort     string   `json:"sort,omitempty" jsonschema:"maxLength=40" jsonschema_description:"A field; -field for descending."`
-	IsActive string   `json:"isActive,omitempty" jsonschema:"enum=1,enum=2" jsonschema_description:"1 active, 2 deleted; default both."`
-	Fields   []string `json:"fields,omitempty" jsonschema:"maxLength=40" jsonschema_description:"Names to add to the compact record, or all."`
+	Sort     string   `json:"sort,omitempty" jsonschema:"maxLength=40" jsonschema_description:"-field: descending."`
+	IsActive string   `json:"isActive,omitempty" jsonschema:"enum=1,enum=2" jsonschema_description:"1 active, 2 deleted."`
+	Fields   []string `json:"fields,omitempty" jsonschema:"maxLength=40" jsonschema_description:"More fields, or all."`
 }
 
 func (l listCommon) params(filters []billapi.Filter) billapi.ListParams {

@@ -20,6 +20,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/bill-mcp/bill-mcp/billapi"
+	"github.com/bill-mcp/bill-mcp/internal/index"
 )
 
 // Toolset names, as --toolsets takes them.
@@ -111,6 +112,9 @@ func (o Op) writes() bool { return o != OpRead }
 type Deps struct {
 	// Client is the BILL client every tool calls.
 	Client *billapi.Client
+	// Index is the local search index over Client's org (find_*,
+	// nameContains, onboard and upsert); nil means one in memory only.
+	Index *index.Index
 }
 
 // Def is one tool's static definition: everything the tool list, the
@@ -137,6 +141,9 @@ type Def struct {
 	// description names the others, and the handler checks all of them
 	// against the full schema (ArgsSchema) before anything is sent.
 	Published []string
+	// MoreLike, with Published, names a tool whose description already
+	// lists the other arguments (update_customer takes create_customer's).
+	MoreLike string
 	// Bind builds the handler over deps. It is called only to register the
 	// tool on a server.
 	Bind func(Deps) server.ToolHandlerFunc
@@ -153,6 +160,10 @@ func (d Def) IsBulk() bool { return d.Item != nil }
 // fails to serialize).
 func (d Def) Tool() mcp.Tool {
 	in, desc := publishedSchema(d.Args, d.Published, d.Description)
+	if d.MoreLike != "" {
+		in, _ = publishedSchema(d.Args, d.Published, "")
+		desc = d.Description + " Also takes the other fields " + d.MoreLike + " takes."
+	}
 	t := mcp.NewToolWithRawSchema(d.Name, desc, in)
 	t.RawOutputSchema = outputSchemaFor(d.Result)
 	t.Title = d.Title
@@ -211,6 +222,9 @@ func define[A, R any](toolset, name string, op Op, title, description string, ru
 		Title: title, Description: description,
 		Args: a, Result: r,
 		Bind: func(deps Deps) server.ToolHandlerFunc {
+			if deps.Index == nil {
+				deps.Index = index.New(index.Options{})
+			}
 			return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 				if deps.Client == nil {
 					return noClient(), nil
@@ -331,8 +345,9 @@ type CatalogueEntry struct {
 	Description string `json:"description"` // the first sentence of the tool's description
 }
 
-// Catalogue lists every tool in catalogue order, without a client.
-func Catalogue() []CatalogueEntry {
+// Catalogue lists every tool in catalogue order, without a client. The
+// error is always nil (the inventory is static); it stays for callers.
+func Catalogue() ([]CatalogueEntry, error) {
 	var out []CatalogueEntry
 	for _, d := range Inventory() {
 		out = append(out, CatalogueEntry{
@@ -344,24 +359,32 @@ func Catalogue() []CatalogueEntry {
 			Description: firstSentence(d.Description),
 		})
 	}
-	return out
+	return out, nil
 }
 
 // CatalogueMarkdown renders the catalogue as the markdown table README.md
 // holds between <!-- tools:begin --> and <!-- tools:end -->.
-func CatalogueMarkdown() string {
+func CatalogueMarkdown() (string, error) {
+	entries, err := Catalogue()
+	if err != nil {
+		return "", err
+	}
 	var b strings.Builder
 	b.WriteString("| Tool | Toolset | Kind | Title | What it does |\n")
 	b.WriteString("|---|---|---|---|---|\n")
-	for _, e := range Catalogue() {
+	for _, e := range entries {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", e.Name, e.Toolset, e.Kind, mdCell(e.Title), mdCell(e.Description))
 	}
-	return b.String()
+	return b.String(), nil
 }
 
 // CatalogueJSON renders the catalogue as indented JSON.
 func CatalogueJSON() ([]byte, error) {
-	raw, err := json.MarshalIndent(Catalogue(), "", "  ")
+	entries, err := Catalogue()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := json.MarshalIndent(entries, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encode catalogue: %w", err)
 	}

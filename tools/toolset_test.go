@@ -95,7 +95,10 @@ func TestSelect(t *testing.T) {
 }
 
 func TestCatalogueMarkdown(t *testing.T) {
-	md := tools.CatalogueMarkdown()
+	md, err := tools.CatalogueMarkdown()
+	if err != nil {
+		t.Fatal(err)
+	}
 	lines := strings.Split(strings.TrimSpace(md), "\n")
 	if len(lines) != len(tools.Inventory())+2 {
 		t.Fatalf("%d lines, want header, rule and one row per tool:\n%s", len(lines), md)

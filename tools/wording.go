@@ -370,6 +370,10 @@ func explain(err error, e entity, op Op, now time.Time, masked ...string) itemEr
 		out.Hint = fmt.Sprintf("filter only on %s; sort by field names as they appear in results", strings.Join(e.filterable, ", "))
 	case code == billapi.CodeBadFilterOp:
 		out.Hint = "use one of the operators =, <, >, !=, <=, >=, in, nin (in/nin take a comma-separated value)"
+	case be.Class == billapi.ClassUnreachable:
+		out.Hint = "nothing was sent to BILL, so nothing changed. Tell the user BILL could not be reached from the server: check the network, a proxy (HTTPS_PROXY), and the base URL (BILL_ENV, --base-url or BILL_BASE_URL); call again once BILL is reachable"
+	case code == billapi.CodeUnknownError && be.Class == billapi.ClassInput:
+		out.Hint = "BILL calls the request malformed or a field unknown: check the field names and values against the tool's input schema, correct them and call again; calling again unchanged will fail the same way"
 	case be.Class == billapi.ClassHourlyLimit:
 		out.Hint = hourlyHint(be.ResetAt, now)
 	case be.Class == billapi.ClassConcurrency:
@@ -427,6 +431,12 @@ func errorResult(err error, e entity, op Op, masked ...string) *mcp.CallToolResu
 // boundNote tells an agent that a page was cut to fit the answer bound.
 func boundNote(asked, got int) string {
 	return fmt.Sprintf("cut to %d of the %d asked: one answer holds at most %d bytes. Page on from nextStart, ask for fewer fields, or narrow with filters", got, asked, MaxAnswerBytes)
+}
+
+// boundNoteFind tells an agent that a find answer holds fewer matches
+// than asked, to stay within the bound.
+func boundNoteFind(asked, got int) string {
+	return fmt.Sprintf("showing the best %d of the %d asked: one answer holds at most %d bytes. Ask for fewer fields or a narrower query", got, asked, MaxAnswerBytes)
 }
 
 // Instructions orient an agent in a few lines: which tool for what, how

@@ -14,6 +14,7 @@ import (
 	"github.com/bill-mcp/bill-mcp/internal/credentials"
 	"github.com/bill-mcp/bill-mcp/internal/hardening"
 	"github.com/bill-mcp/bill-mcp/internal/httpauth"
+	"github.com/bill-mcp/bill-mcp/internal/index"
 	"github.com/bill-mcp/bill-mcp/internal/logging"
 	"github.com/bill-mcp/bill-mcp/internal/server"
 	"github.com/bill-mcp/bill-mcp/secret"
@@ -118,10 +119,12 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 	}
 
 	var (
-		creds   billapi.Credentials
-		baseURL string
-		store   billapi.SessionStore
-		source  string
+		creds    billapi.Credentials
+		baseURL  string
+		store    billapi.SessionStore
+		source   string
+		indexKey string
+		ixStore  index.Store // nil: the search index lives in memory only
 	)
 	if f.emulator {
 		url, _, stop, err := emulator.Start(ctx, "127.0.0.1:0", emulator.Config{})
@@ -139,6 +142,7 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		redactor.Add(creds.DevKey, creds.UserName, creds.Password)
 		store = credentials.NewMemoryStore(redactor)
 		baseURL, source = url, "emulator demo identity"
+		indexKey = credentials.IndexKey("emulator", url, creds.OrgID)
 		logger.Warn().Str("base_url", url).Msg("serving against the in-process bill-mcp emulator, NOT BILL: data lives in memory and is lost when the server stops")
 	} else {
 		res, err := credentials.Resolve(ctx, credentials.Options{
@@ -152,7 +156,14 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 			return fmt.Errorf("credentials: %w", err)
 		}
 		creds, baseURL, store, source = res.Credentials, res.BaseURL, res.SessionStore, res.Source
+		indexKey = res.IndexKey
+		if res.IndexStore != nil {
+			ixStore = res.IndexStore
+		}
 	}
+
+	ix := index.New(index.Options{Key: indexKey, Store: ixStore})
+	defer ix.Flush(context.WithoutCancel(ctx))
 
 	client, err := billapi.New(billapi.Config{
 		BaseURL:      baseURL,
@@ -160,12 +171,14 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		MaxInFlight:  f.maxInFlight,
 		SessionStore: store,
 		Logger:       &logger,
+		Observer:     ix,
 	})
 	if err != nil {
 		return fmt.Errorf("BILL client: %w", err)
 	}
 	srv, err := server.New(server.Options{
 		Client:   client,
+		Index:    ix,
 		Version:  version,
 		Toolsets: f.toolsets,
 		ReadOnly: f.readOnly,

@@ -47,12 +47,20 @@ func runTools(_ context.Context, args []string, s stdio) error {
 		_, err = s.Out.Write(raw)
 		return err
 	case f.markdown:
-		_, err := io.WriteString(s.Out, tools.CatalogueMarkdown())
+		md, err := tools.CatalogueMarkdown()
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(s.Out, md)
+		return err
+	}
+	entries, err := tools.Catalogue()
+	if err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TOOL\tTOOLSET\tKIND\tTITLE\tDESCRIPTION")
-	for _, e := range tools.Catalogue() {
+	for _, e := range entries {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Name, e.Toolset, e.Kind, e.Title, e.Description)
 	}
 	return tw.Flush()

@@ -61,6 +61,13 @@ type Resolved struct {
 	SessionStore billapi.SessionStore // nil for --credentials env (in-memory session)
 	Source       string               // "profile NAME" or "environment", for the startup log
 	Environment  vault.Environment    // sandbox or production
+	// IndexKey names the environment, host and org, for the search index.
+	IndexKey string
+	// IndexStore keeps the search index encrypted in the vault directory;
+	// nil for --credentials env (the index lives in memory only).
+	IndexStore *vault.SealedFile
+
+	vault *vault.Vault
 }
 
 // Resolve finds the credentials: the vault profile named by o.Profile, else
@@ -92,6 +99,12 @@ func Resolve(ctx context.Context, o Options) (Resolved, error) {
 	res.BaseURL, err = baseURL(o.BaseURL, getenv, res.Environment)
 	if err != nil {
 		return Resolved{}, err
+	}
+	res.IndexKey = IndexKey(string(res.Environment), res.BaseURL, res.Credentials.OrgID)
+	if res.vault != nil {
+		if res.IndexStore, err = res.vault.SealedFile(res.IndexKey); err != nil {
+			return Resolved{}, fmt.Errorf("search index file: %w", err)
+		}
 	}
 	if o.Redactor != nil {
 		o.Redactor.Add(res.Credentials.DevKey, res.Credentials.UserName, res.Credentials.Password)
@@ -159,7 +172,14 @@ func fromVault(ctx context.Context, o Options, getenv func(string) string) (Reso
 		SessionStore: NewSessionStore(cache, o.Redactor),
 		Source:       "profile " + name,
 		Environment:  p.Environment,
+		vault:        v,
 	}, nil
+}
+
+// IndexKey is the key of an org's search index: the environment, the API
+// host and the org id, so no two orgs or hosts ever share one.
+func IndexKey(environment, baseURL, orgID string) string {
+	return "index|" + environment + "|" + baseURL + "|" + orgID
 }
 
 func toCredentials(p vault.Profile) billapi.Credentials {

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/bill-mcp/bill-mcp/billapi"
+	"github.com/bill-mcp/bill-mcp/internal/index"
 	"github.com/bill-mcp/bill-mcp/tools"
 )
 
@@ -23,6 +24,9 @@ const Name = "bill-mcp"
 type Options struct {
 	// Client is the BILL client every tool calls.
 	Client *billapi.Client
+	// Index is the local search index over Client's org (its write
+	// observer); nil means one in memory only.
+	Index *index.Index
 	// Version is announced in the initialize answer.
 	Version string
 	// Toolsets to register (see tools.ParseToolsets); nil means all.
@@ -51,7 +55,10 @@ func New(o Options) (*mcpserver.MCPServer, error) {
 	if sets == nil {
 		sets = tools.ToolsetNames()
 	}
-	deps := tools.Deps{Client: o.Client}
+	deps := tools.Deps{Client: o.Client, Index: o.Index}
+	if deps.Index == nil {
+		deps.Index = index.New(index.Options{})
+	}
 	var (
 		offered []mcpserver.ServerTool
 		refused []mcpserver.ServerTool
