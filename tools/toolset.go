@@ -223,6 +223,8 @@ func define[A, R any](toolset, name string, op Op, title, description string, ru
 		Args: a, Result: r,
 		Bind: func(deps Deps) server.ToolHandlerFunc {
 			if deps.Index == nil {
+				// a server shares one index among its tools (internal/server
+				// sets it); a handler bound alone gets its own, in memory
 				deps.Index = index.New(index.Options{})
 			}
 			return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {

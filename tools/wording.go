@@ -101,7 +101,7 @@ func Refusal(d Def, why Availability) *mcp.CallToolResult {
 	case OffReadOnly:
 		return failure(CodeReadOnly,
 			fmt.Sprintf("this server is read-only (started with --read-only): %s changes data and is not available; nothing was sent to BILL", d.Name),
-			"use the read tools (get_*, list_*), or ask the user to restart bill-mcp without --read-only")
+			"use the read tools (get_*, list_*, find_*), or ask the user to restart bill-mcp without --read-only")
 	default:
 		return failure(CodeToolsetOff,
 			fmt.Sprintf("%s belongs to the %s toolset, which this server was not started with; nothing was sent to BILL", d.Name, d.Toolset),
@@ -448,10 +448,13 @@ func Instructions(toolsets []string, readOnly, emulator bool) string {
 	}
 	b.WriteString("bill-mcp manages BILL accounts-receivable customer records.\n")
 	if slices.Contains(toolsets, ToolsetCustomers) {
-		b.WriteString("- Customers: list_customers (nameContains finds by name) or get_customer to look up; create_customer, update_customer.\n")
+		b.WriteString("- Customers: find_customers finds one by name, email, phone or accNumber; get_customer reads it whole; list_customers pages through them.\n")
+		if !readOnly {
+			b.WriteString("- onboard_customer adds a customer with its contacts (and bank account) in one call and is safe to repeat; upsert_customers syncs many.\n")
+		}
 	}
 	if slices.Contains(toolsets, ToolsetContacts) {
-		b.WriteString("- People at a customer: *_customer_contact tools; list_customer_contacts with customerId shows a customer's contacts.\n")
+		b.WriteString("- People at a customer: *_customer_contact tools; find_customer_contacts finds one by name or email; list_customer_contacts with customerId shows a customer's.\n")
 	}
 	if slices.Contains(toolsets, ToolsetBankAccounts) {
 		b.WriteString("- Bank accounts: *_customer_bank_account tools; one active account per customer; numbers are always masked.\n")
@@ -459,7 +462,7 @@ func Instructions(toolsets []string, readOnly, emulator bool) string {
 	b.WriteString("- Ids are 20 characters: customers 0cu..., contacts cpu..., bank accounts cba.... Take them from create_* or list_* answers; never invent one.\n")
 	b.WriteString("- Lists answer a compact view of each record; pass fields (names, or all) for more, get_* for one whole record.\n")
 	if readOnly {
-		b.WriteString("- This server is read-only: only get_* and list_* tools are available.\n")
+		b.WriteString("- This server is read-only: only the get_*, list_* and find_* tools are available.\n")
 	} else {
 		b.WriteString("- delete_* is soft (isActive becomes 2) and undelete_* restores; a deleted customer still holds its name.\n")
 		b.WriteString("- For more than 5 items use the bulk_* tools: any number of items, one result per item.\n")
