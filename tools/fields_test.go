@@ -3,6 +3,7 @@ package tools
 import (
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -100,5 +101,30 @@ func TestCoerce(t *testing.T) {
 				t.Errorf("coerce(%v) = %v, want %v", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestItemChecker: items are checked one by one; a bad item is named with
+// its index and does not hide the good ones.
+func TestItemChecker(t *testing.T) {
+	check := newItemChecker[createCustomerArgs]("test")
+	items, bad := check("customers", []map[string]any{
+		{"name": "Good One", "isTaxLiable": "true"},
+		{"name": ""},
+		{"name": "Good Two", "accountType": float64(2)},
+		{"nme": "Typo"},
+	})
+	if len(bad) != 2 || bad[1].Code != CodeInvalidArgument || bad[3].Code != CodeInvalidArgument {
+		t.Fatalf("bad = %+v", bad)
+	}
+	if !strings.Contains(bad[1].Message, "customers[1] at /name") || !strings.Contains(bad[3].Message, "/nme") {
+		t.Errorf("messages %q / %q do not name the item and field", bad[1].Message, bad[3].Message)
+	}
+	if items[0].Name != "Good One" || items[0].IsTaxLiable == nil || !*items[0].IsTaxLiable || items[2].AccountType == nil || *items[2].AccountType != "2" {
+		t.Errorf("good items = %+v / %+v", items[0], items[2])
+	}
+	decode := newItemDecoder[createCustomerArgs]("test")
+	if _, res := decode("customers", []map[string]any{{"name": "A"}, {"name": ""}}); res == nil || !res.IsError {
+		t.Errorf("all-or-nothing decoder accepted a bad item")
 	}
 }

@@ -145,51 +145,77 @@ func fitPage[R any](recs []R, pg *paging) []R {
 // decodes them; key is the argument holding them, for the wording.
 type itemDecoder[I any] func(key string, raw []map[string]any) ([]I, *mcp.CallToolResult)
 
-// newItemDecoder compiles the item schema of I once, on first use.
-//
-// Until bulk answers report schema failures per item (issue 8 item 4), an
-// item that breaks the schema refuses the whole call, naming its index,
-// before anything is sent.
-func newItemDecoder[I any](tool string) itemDecoder[I] {
+// itemChecker validates raw items one by one against the item schema of I
+// (compiled once, on first use), coercing what is forgivable: items[i] is
+// the decoded item where bad has no entry i, and bad[i] says, in the
+// server's words, what is wrong with item i. A bulk handler that reports
+// schema failures per item (issue 8 item 4) uses it directly.
+type itemChecker[I any] func(key string, raw []map[string]any) (items []I, bad map[int]itemError)
+
+// newItemChecker returns the itemChecker of I for tool.
+func newItemChecker[I any](tool string) itemChecker[I] {
 	var (
 		once   sync.Once
 		schema *jsonschema.Schema
 		doc    map[string]any
 		err    error
 	)
-	return func(key string, raw []map[string]any) ([]I, *mcp.CallToolResult) {
+	return func(key string, raw []map[string]any) ([]I, map[int]itemError) {
 		once.Do(func() {
 			var zero I
-			raw := schemaFor(zero)
-			schema, err = compileSchema(tool+".item", raw)
+			rawSchema := schemaFor(zero)
+			schema, err = compileSchema(tool+".item", rawSchema)
 			if err == nil {
-				err = json.Unmarshal(raw, &doc)
+				err = json.Unmarshal(rawSchema, &doc)
 			}
 		})
-		if err != nil {
-			return nil, failure(CodeInternal, "the server could not read its own item schema", "tell the user to report this bill-mcp bug")
-		}
 		out := make([]I, len(raw))
-		var bad []string
+		bad := map[int]itemError{}
 		for i, item := range raw {
+			if err != nil {
+				bad[i] = itemError{Code: CodeInternal, Message: "the server could not read its own item schema", Hint: "tell the user to report this bill-mcp bug"}
+				continue
+			}
 			item, _ := coerce(doc, item).(map[string]any)
 			if detail, broken := violations(schema, item); broken {
-				bad = append(bad, fmt.Sprintf("%s[%d] %s", key, i, detail))
-				if len(bad) == 5 {
-					break
-				}
+				detail = fmt.Sprintf("%s[%d] %s", key, i, detail)
+				bad[i] = itemError{Code: CodeInvalidArgument, Message: detail, Hint: validationHint(detail)}
 				continue
 			}
 			enc, _ := json.Marshal(item)
 			if json.Unmarshal(enc, &out[i]) != nil {
-				bad = append(bad, fmt.Sprintf("%s[%d] does not match the item schema", key, i))
+				detail := fmt.Sprintf("%s[%d] does not match the item schema", key, i)
+				bad[i] = itemError{Code: CodeInvalidArgument, Message: detail, Hint: validationHint(detail)}
 			}
 		}
-		if len(bad) > 0 {
-			detail := strings.Join(bad, "; ")
-			return nil, failure(CodeInvalidArgument, "nothing was sent to BILL: "+detail, validationHint(detail))
+		return out, bad
+	}
+}
+
+// newItemDecoder is all or nothing over newItemChecker: an item that
+// breaks the schema refuses the whole call, naming its index (the first
+// five are named), before anything is sent.
+func newItemDecoder[I any](tool string) itemDecoder[I] {
+	check := newItemChecker[I](tool)
+	return func(key string, raw []map[string]any) ([]I, *mcp.CallToolResult) {
+		items, bad := check(key, raw)
+		if len(bad) == 0 {
+			return items, nil
 		}
-		return out, nil
+		var parts []string
+		for i := range raw {
+			if x, ok := bad[i]; ok {
+				if x.Code != CodeInvalidArgument {
+					return nil, x.result()
+				}
+				parts = append(parts, x.Message)
+				if len(parts) == 5 {
+					break
+				}
+			}
+		}
+		detail := strings.Join(parts, "; ")
+		return nil, failure(CodeInvalidArgument, "nothing was sent to BILL: "+detail, validationHint(detail))
 	}
 }
 
