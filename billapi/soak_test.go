@@ -145,8 +145,13 @@ func soak(t *testing.T, cfg emulator.Config, seed int64) map[string]int64 {
 		cfg.HourlyRequestBudget = 1 << 20
 	})
 
-	// 1,500 of each through bulk calls, 500 through single calls.
-	const total, bulkShare, workers = 2000, 1500, 8
+	// 1,500 of each through bulk calls, 500 through single calls (under the
+	// race detector 450 and 150).
+	total, bulkShare, banks := 2000, 1500, 300
+	if raceEnabled {
+		total, bulkShare, banks = 600, 450, 100
+	}
+	const workers = 8
 	custNames := names(fmt.Sprintf("Soak%d", seed), total)
 
 	// Customers: two bulk calls of 750 and 500 single creates, all at once.
@@ -221,7 +226,6 @@ func soak(t *testing.T, cfg emulator.Config, seed int64) map[string]int64 {
 
 	// Bank accounts of the first customers, single creates (BILL has no
 	// bulk for them), all at once.
-	const banks = 300
 	bankTold := make([]told, banks)
 	bankOf := func(i int) billapi.CustomerBankAccount {
 		return billapi.CustomerBankAccount{CustomerID: &custIDs[i], NameOnAccount: billapi.String(fmt.Sprintf("Soak %d", i)),

@@ -30,12 +30,12 @@ func TestRunWritesSchemasAndDropsStaleOnes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := tools.SchemaFiles()
+	want, err := tools.SchemaFiles()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(schemas) != len(files) {
-		t.Errorf("%d schema files, want %d", len(schemas), len(files))
+	if len(schemas) != len(want) || len(want) == 0 {
+		t.Errorf("%d schema files written, want %d (input, args and output per tool, item per bulk tool)", len(schemas), len(want))
 	}
 	before, err := os.Stat(filepath.Join(dir, "get_customer.input.json"))
 	if err != nil {
