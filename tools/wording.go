@@ -44,6 +44,11 @@ func failure(code, message, next string) *mcp.CallToolResult {
 	return mcp.NewToolResultError(errorText(code, message, next))
 }
 
+// Failure is the isError result every refusal and failure answers, in the
+// one form agents read: "CODE: message. Next: what to do". Code outside
+// tools/ (policy, approvals) uses it rather than formatting its own.
+func Failure(code, message, next string) *mcp.CallToolResult { return failure(code, message, next) }
+
 func errorText(code, message, next string) string {
 	message = strings.TrimSpace(message)
 	if message != "" && !strings.HasSuffix(message, ".") {
