@@ -141,6 +141,12 @@ func TestFindCustomersAtFiveThousand(t *testing.T) {
 			t.Errorf("%s: answer %s", s.name, txt)
 		}
 	}
+	o.clock.Add(61 * time.Second)
+	txt, reqs := o.call(t, "list_customers", map[string]any{"nameContains": "customer 4321 holdings"})
+	t.Logf("list_customers nameContains, index older than 60 s: %d BILL requests, %d bytes", reqs, len(txt))
+	if reqs > 1 || !strings.Contains(txt, email) || !strings.Contains(txt, `"count":1`) {
+		t.Errorf("list_customers nameContains: %d requests, answer %s", reqs, txt)
+	}
 	bytes, reqs := o.pageUntil(t, email)
 	t.Logf("baseline, paging list_customers until found: %d BILL requests, %d bytes", reqs, bytes)
 }

@@ -9,21 +9,19 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-
-	"filippo.io/age"
 )
 
 // cacheDir holds sealed caches (the search index), beside sessions/.
 const cacheDir = "cache"
 
 // SealedFile is a cache file in the vault directory (cache/NAME.age),
-// encrypted with the same age identity as the session caches: reading it
-// costs no scrypt and needs no key beyond the one that opened the vault.
+// sealed by the vault's Sealer (the session caches' age identity): reading
+// it costs no scrypt and needs no key beyond the one that opened the vault.
 // Its content is the caller's; the vault only seals and stores it. A file
-// that cannot be decrypted (damaged, from another vault) reads as absent.
+// that cannot be opened (damaged, from another vault) reads as absent.
 type SealedFile struct {
 	dir, path, lockPath string
-	identity            *age.X25519Identity
+	sealer              *Sealer
 }
 
 // SealedFile returns the sealed cache file for key. key may be any string
@@ -33,7 +31,7 @@ func (v *Vault) SealedFile(key string) (*SealedFile, error) {
 	if key == "" {
 		return nil, errors.New("vault: a sealed file needs a non-empty key")
 	}
-	doc, err := v.snapshot(context.Background())
+	sealer, err := v.Sealer(context.Background())
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +42,7 @@ func (v *Vault) SealedFile(key string) (*SealedFile, error) {
 		dir:      dir,
 		path:     filepath.Join(dir, name+".age"),
 		lockPath: filepath.Join(dir, name+".lock"),
-		identity: doc.sessionKey,
+		sealer:   sealer,
 	}, nil
 }
 
@@ -64,7 +62,7 @@ func (f *SealedFile) Load(ctx context.Context) (data []byte, ok bool, err error)
 	if err != nil {
 		return nil, false, fmt.Errorf("read %s: %w", f.path, err)
 	}
-	plain, err := decrypt(raw, f.identity)
+	plain, err := f.sealer.Open(raw)
 	if err != nil {
 		return nil, false, nil
 	}
@@ -82,9 +80,9 @@ func (f *SealedFile) Save(ctx context.Context, data []byte) error {
 		return err
 	}
 	defer unlock()
-	enc, err := encrypt(data, f.identity.Recipient())
+	enc, err := f.sealer.Seal(data)
 	if err != nil {
-		return fmt.Errorf("encrypt %s: %w", f.path, err)
+		return fmt.Errorf("%s: %w", f.path, err)
 	}
 	return atomicWrite(f.dir, f.path, enc)
 }

@@ -102,20 +102,27 @@ func TestHelpListsEveryCommandAndFlag(t *testing.T) {
 }
 
 // TestHelpFlagsAreTheParsedFlags: what help describes is what the command
-// parses. Each flag help lists is accepted by the command's own parser (a
-// flag it did not define would fail with "flag provided but not defined"),
-// and an undefined flag is refused with a pointer to --help.
+// parses. Each flag help lists, given to the command itself before --help,
+// is accepted by the command's own parser (a flag the parser did not
+// define would stop it with "flag provided but not defined" before it
+// reached --help), and an undefined flag is refused with a pointer to
+// --help.
 func TestHelpFlagsAreTheParsedFlags(t *testing.T) {
 	for _, hp := range allCommands() {
 		name := strings.Join(hp.path, " ")
 		for _, f := range flagsOf(hp.cmd) {
-			fs := hp.cmd.flagSet()
 			arg := "--" + f.Name
 			if !isBoolFlag(f) {
 				arg += "=" + f.DefValue
 			}
-			if err := fs.Parse([]string{arg}); err != nil && !strings.Contains(err.Error(), "invalid value") {
-				t.Errorf("%s: help lists --%s but parsing it says %v", name, f.Name, err)
+			code, out, errOut := runCLI(t, append(slices.Clone(hp.path), arg, "--help")...)
+			switch {
+			case strings.Contains(errOut, "not defined"):
+				t.Errorf("bill-mcp %s: help lists --%s but the command does not parse it: %s", name, f.Name, errOut)
+			case code == 0 && !strings.HasPrefix(out, "Usage:\n  bill-mcp "+name):
+				t.Errorf("bill-mcp %s %s --help printed %q", name, arg, out)
+			case code != 0 && !strings.Contains(errOut, "invalid value"):
+				t.Errorf("bill-mcp %s %s --help: exit %d, %s", name, arg, code, errOut)
 			}
 		}
 	}

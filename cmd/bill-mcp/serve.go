@@ -42,6 +42,7 @@ type serveFlags struct {
 	maxInFlight int
 	logFormat   string
 	logLevel    string
+	gov         governFlags
 }
 
 // flagSet defines serve's flags, bound to f: parsing and help both use it.
@@ -58,6 +59,7 @@ func (f *serveFlags) flagSet() *flag.FlagSet {
 	fs.IntVar(&f.maxInFlight, "max-in-flight", 1, "BILL requests in flight at once: `1..3`")
 	fs.StringVar(&f.logFormat, "log-format", "json", "format of the log lines on stderr: `json|console`")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: trace, debug, info, warn or error")
+	f.gov.define(fs)
 	return fs
 }
 
@@ -94,6 +96,9 @@ func parseServeFlags(args []string, s stdio) (serveFlags, error) {
 	}
 	if _, err := zerolog.ParseLevel(strings.ToLower(f.logLevel)); err != nil || f.logLevel == "" {
 		return f, fmt.Errorf("--log-level %q: use trace, debug, info, warn or error: %w", f.logLevel, errUsage)
+	}
+	if err := f.gov.check(s); err != nil {
+		return f, err
 	}
 	sets, err := tools.ParseToolsets(f.toolsetsArg)
 	if err != nil {
@@ -160,6 +165,9 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		if res.IndexStore != nil {
 			ixStore = res.IndexStore
 		}
+		if w := orgIDWarning(creds.OrgID); w != "" {
+			logger.Warn().Str("credentials", source).Msg(w)
+		}
 	}
 
 	ix := index.New(index.Options{Key: indexKey, Store: ixStore})
@@ -176,14 +184,19 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 	if err != nil {
 		return fmt.Errorf("BILL client: %w", err)
 	}
+	gov, agents, err := f.gov.governance(ctx, f.transport, s, logger)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Options{
-		Client:   client,
-		Index:    ix,
-		Version:  version,
-		Toolsets: f.toolsets,
-		ReadOnly: f.readOnly,
-		Emulator: f.emulator,
-		Logger:   logger,
+		Client:     client,
+		Index:      ix,
+		Version:    version,
+		Toolsets:   f.toolsets,
+		ReadOnly:   f.readOnly,
+		Emulator:   f.emulator,
+		Logger:     logger,
+		Governance: gov,
 	})
 	if err != nil {
 		return err
@@ -203,16 +216,26 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 	}
 	token, err := bearerToken(f.emulator, redactor, s)
 	if err != nil {
-		return err
+		if agents == nil {
+			return err
+		}
+		// Agents bring their own tokens; without an owner token no one
+		// connects as the owner over HTTP.
+		logger.Warn().Msg("no owner bearer token: only agents' tokens are accepted over HTTP (bill-mcp vault token makes one for the owner)")
 	}
 	if host, _, err := net.SplitHostPort(f.addr); err == nil && !isLoopback(host) {
 		logger.Warn().Str("addr", f.addr).Msg("listening beyond this machine: every request still needs the Authorization header, but prefer 127.0.0.1 behind a TLS proxy")
 	}
 	return server.ServeHTTP(ctx, srv, server.HTTPOptions{
-		Transport: f.transport,
-		Addr:      f.addr,
-		Token:     token,
-		Logger:    logger,
+		Transport:    f.transport,
+		Addr:         f.addr,
+		Token:        token,
+		Logger:       logger,
+		Agents:       httpAgents(agents),
+		AllowedHosts: f.gov.hosts(f.addr),
+		MaxBody:      f.gov.maxBodyMB << 20,
+		SessionTTL:   f.gov.sessionTTL,
+		MaxSessions:  f.gov.maxSessions,
 		Ready: func(a net.Addr) {
 			path := server.PathStreamable
 			if f.transport == server.TransportSSE {

@@ -249,9 +249,20 @@ func (s *SessionStore) Invalidate(ctx context.Context, sess billapi.Session) err
 	return s.cache.Invalidate(ctx, toCached(sess))
 }
 
-// LockLogin takes the profile's cross-process login lock.
+// CodeLoginLockTimeout is the code of a call that failed because another
+// process held the login lock too long.
+const CodeLoginLockTimeout = "LOGIN_LOCK_TIMEOUT"
+
+// LockLogin takes the profile's cross-process login lock. A lock held too
+// long by another process (vault.LoginLockWait) fails the call with a
+// *billapi.Error saying so, rather than waiting forever.
 func (s *SessionStore) LockLogin(ctx context.Context) (func(), error) {
-	return s.cache.LockLogin(ctx)
+	unlock, err := s.cache.LockLogin(ctx)
+	if errors.Is(err, vault.ErrLoginLockTimeout) {
+		return nil, &billapi.Error{Op: "Login", Code: CodeLoginLockTimeout, Class: billapi.ClassUnknown, Err: err,
+			Message: fmt.Sprintf("another bill-mcp process has held the BILL login lock for over %s and is probably hung, so nothing was sent to BILL; the user should stop that process and retry", vault.LoginLockWait)}
+	}
+	return unlock, err
 }
 
 func toCached(s billapi.Session) vault.CachedSession {

@@ -151,7 +151,7 @@ func (ix *Index) Contacts(ctx context.Context, src Source, maxAge time.Duration)
 }
 
 // refreshTable brings t up to date when it is older than maxAge. Callers
-// arriving while a refresh runs share it.
+// arriving while a refresh runs share it, except with maxAge 0.
 func refreshTable[T any](ctx context.Context, ix *Index, name string, t *table[T], maxAge time.Duration, list func(context.Context, billapi.ListParams) ([]T, error)) error {
 	ix.mu.Lock()
 	fresh := t.built && maxAge > 0 && ix.now().Sub(t.checked) < maxAge
@@ -159,9 +159,16 @@ func refreshTable[T any](ctx context.Context, ix *Index, name string, t *table[T
 	if fresh {
 		return nil
 	}
-	_, err, _ := ix.sf.Do(name, func() (any, error) {
-		return nil, refreshInto(ctx, ix, t, list)
-	})
+	var err error
+	if maxAge > 0 {
+		_, err, _ = ix.sf.Do(name, func() (any, error) {
+			return nil, refreshInto(ctx, ix, t, list)
+		})
+	} else {
+		// A caller that must see everything up to now (a write about to
+		// match what exists) does not join a refresh that started earlier.
+		err = refreshInto(ctx, ix, t, list)
+	}
 	if err != nil {
 		return err
 	}

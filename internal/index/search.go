@@ -166,7 +166,8 @@ func (m matcher) rank(keys, texts, phones []string) int {
 	for _, p := range phones {
 		pd := digitsOf(p)
 		switch {
-		case m.digits != "" && pd == m.digits:
+		case m.digits != "" && (pd == m.digits || len(pd) >= 7 && strings.HasSuffix(m.digits, pd)):
+			// the same number, perhaps written with a country code
 			best = min(best, rankExact)
 		case m.digits != "" && strings.Contains(pd, m.digits):
 			best = min(best, rankContains)

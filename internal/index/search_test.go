@@ -2,7 +2,9 @@ package index_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/bill-mcp/bill-mcp/billapi"
@@ -44,7 +46,7 @@ func cust(id, name, email, acc, phone, active string) billapi.Customer {
 func TestFindCustomersRanks(t *testing.T) {
 	src := &fakeSource{customers: []billapi.Customer{
 		cust("0cuA", "Globex Billing Dept", "ap@globex.com", "G-2", "", "1"),
-		cust("0cuB", "Globex", "billing@globex.com", "G-1", "+1 (415) 555-0100", "1"),
+		cust("0cuB", "Globex", "billing@globex.com", "G-1", "(415) 555-0100", "1"),
 		cust("0cuC", "Initech", "billing@globex.com.au", "", "", "1"),
 		cust("0cuD", "Old Globex", "old@globex.com", "ACC-9", "", "2"),
 		cust("0cuE", "Acme", "ops@acme.com", "billing@globex.com-x", "", "1"),
@@ -62,6 +64,7 @@ func TestFindCustomersRanks(t *testing.T) {
 		{"active only", index.CustomerQuery{Text: "globex", IsActive: "1", Max: 2}, []string{"0cuB", "0cuA"}, 4},
 		{"inactive found when asked", index.CustomerQuery{Text: "globex", IsActive: "2"}, []string{"0cuD"}, 1},
 		{"phone digits ignore punctuation", index.CustomerQuery{Text: "415-555-0100"}, []string{"0cuB"}, 1},
+		{"a country code in the query", index.CustomerQuery{Text: "+1 415 555 0100"}, []string{"0cuB"}, 1},
 		{"nothing", index.CustomerQuery{Text: "umbrella"}, []string{}, 0},
 	}
 	for _, tt := range tests {
@@ -116,5 +119,47 @@ func TestFindContacts(t *testing.T) {
 				t.Errorf("got %v, want %v", ids, tt.want)
 			}
 		})
+	}
+}
+
+// TestConcurrentUse runs searches, refreshes and observed writes at once
+// (go test -race watches).
+func TestConcurrentUse(t *testing.T) {
+	src := &fakeSource{customers: []billapi.Customer{cust("0cuA", "Alpha", "a@x.example", "", "", "1")}}
+	ix := index.New(index.Options{})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				switch (g + i) % 3 {
+				case 0:
+					ix.CustomersWritten([]billapi.Customer{cust(fmt.Sprintf("0cuW%02d%03d", g, i), "Written", "", "", "", "1")})
+				case 1:
+					if _, err := ix.FindCustomers(t.Context(), src, index.CustomerQuery{Text: "alpha"}, 0); err != nil {
+						t.Error(err)
+					}
+				default:
+					if _, err := ix.Customers(t.Context(), src, index.DefaultMaxAge); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	all, err := ix.Customers(t.Context(), src, index.DefaultMaxAge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 1 // Alpha
+	for g := range 8 {
+		for i := range 50 {
+			if (g+i)%3 == 0 {
+				want++
+			}
+		}
+	}
+	if len(all) != want {
+		t.Errorf("%d customers after concurrent writes, want %d", len(all), want)
 	}
 }
