@@ -800,6 +800,14 @@ func TestCallTimeoutPerAttempt(t *testing.T) {
 		wantLists int
 	}{
 		{"read is repeated", "Crud/Read/Customer", getCustomer, 2, 0},
+		// A Bulk attempt has its own, longer timeout (BulkCallTimeout).
+		{"bulk waits longer", "Bulk/Crud/Create/Customer", func(ctx context.Context, c *Client) error {
+			res, err := c.BulkCreateCustomers(ctx, []Customer{{Name: String("Acme")}}, BulkOptions{})
+			if err == nil && res[0].Err != nil {
+				err = res[0].Err
+			}
+			return err
+		}, 1, 0},
 		// A timed-out call may still be running at BILL: two looks, with a
 		// pause, before the create is sent again.
 		{"create is reconciled twice, then resent", "Crud/Create/Customer", createCustomer, 2, 2},
@@ -813,9 +821,12 @@ func TestCallTimeoutPerAttempt(t *testing.T) {
 				if slow(n) {
 					time.Sleep(300 * time.Millisecond)
 				}
+				if strings.HasPrefix(op, "Bulk/") {
+					return okReply(map[string]any{"bulk": []any{map[string]any{"response_status": 0, "response_message": "Success", "response_data": customerJSON(testCustomerID, "Acme")}}})
+				}
 				return okReply(customerJSON(testCustomerID, "Acme"))
 			})
-			c := newTestClient(t, f, func(c *Config) { c.CallTimeout = 100 * time.Millisecond })
+			c := newTestClient(t, f, func(c *Config) { c.CallTimeout, c.BulkCallTimeout = 100*time.Millisecond, 2*time.Second })
 			if err := tt.call(t.Context(), c); err != nil {
 				t.Fatal(err)
 			}

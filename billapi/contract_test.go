@@ -376,10 +376,19 @@ func createAcme(ctx context.Context, c *billapi.Client, _ *emu) error {
 // TestExactlyOnceCreates plays a lost answer at each create path and
 // checks the client tells the truth without duplicating records.
 func TestExactlyOnceCreates(t *testing.T) {
+	// Each case runs with the emulator set each way where BILL is unknown:
+	// duplicate names refused or allowed, routing numbers plain or masked,
+	// the "in" filter taken or refused.
+	for name, cfg := range unknowns() {
+		t.Run(name, func(t *testing.T) { exactlyOnceCreates(t, cfg) })
+	}
+}
+
+func exactlyOnceCreates(t *testing.T, cfg emulator.Config) {
 	ctx := t.Context()
 
 	t.Run("customer applied then answer lost", func(t *testing.T) {
-		e := startEmu(t, emulator.Config{})
+		e := startEmu(t, cfg)
 		c := newClient(t, e, nil)
 		e.script.on("Crud/Create/Customer", 1, dropAfter)
 		got := must(c.CreateCustomer(ctx, billapi.Customer{Name: billapi.String("Lost Inc")}))(t)
@@ -393,7 +402,7 @@ func TestExactlyOnceCreates(t *testing.T) {
 	})
 
 	t.Run("customer reset before applying is resent", func(t *testing.T) {
-		e := startEmu(t, emulator.Config{})
+		e := startEmu(t, cfg)
 		c := newClient(t, e, nil)
 		e.script.on("Crud/Create/Customer", 1, dropBefore)
 		got := must(c.CreateCustomer(ctx, billapi.Customer{Name: billapi.String("Reset Inc")}))(t)
@@ -406,7 +415,7 @@ func TestExactlyOnceCreates(t *testing.T) {
 	})
 
 	t.Run("identical contacts on purpose stay two", func(t *testing.T) {
-		e := startEmu(t, emulator.Config{})
+		e := startEmu(t, cfg)
 		c := newClient(t, e, nil)
 		cu := must(c.CreateCustomer(ctx, billapi.Customer{Name: billapi.String("Twins")}))(t)
 		ct := billapi.CustomerContact{CustomerID: &cu.ID, FirstName: billapi.String("Sam"), Email: billapi.String("sam@x.example")}
@@ -425,7 +434,7 @@ func TestExactlyOnceCreates(t *testing.T) {
 	})
 
 	t.Run("identical contacts at the same time stay two", func(t *testing.T) {
-		e := startEmu(t, emulator.Config{})
+		e := startEmu(t, cfg)
 		c := newClient(t, e, func(cfg *billapi.Config) { cfg.MaxInFlight = 2 })
 		cu := must(c.CreateCustomer(ctx, billapi.Customer{Name: billapi.String("Twins at once")}))(t)
 		ct := billapi.CustomerContact{CustomerID: &cu.ID, FirstName: billapi.String("Kim"), Email: billapi.String("kim@x.example")}
@@ -453,7 +462,7 @@ func TestExactlyOnceCreates(t *testing.T) {
 	})
 
 	t.Run("bank account applied then answer lost", func(t *testing.T) {
-		e := startEmu(t, emulator.Config{})
+		e := startEmu(t, cfg)
 		c := newClient(t, e, nil)
 		cu := must(c.CreateCustomer(ctx, billapi.Customer{Name: billapi.String("Banked")}))(t)
 		e.script.on("Crud/Create/CustomerBankAccount", 1, dropAfter)
@@ -473,7 +482,7 @@ func TestExactlyOnceCreates(t *testing.T) {
 		{"bulk chunk reset before applying is resent", dropBefore, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := startEmu(t, emulator.Config{})
+			e := startEmu(t, cfg)
 			c := newClient(t, e, nil)
 			objs := make([]billapi.Customer, 250)
 			for i, n := range names(tc.name[:10], 250) {
@@ -501,7 +510,7 @@ func TestExactlyOnceCreates(t *testing.T) {
 	}
 
 	t.Run("bulk contacts partly lost", func(t *testing.T) {
-		e := startEmu(t, emulator.Config{})
+		e := startEmu(t, cfg)
 		c := newClient(t, e, nil)
 		cus := must2(c.BulkCreateCustomers(ctx, []billapi.Customer{{Name: billapi.String("A")}, {Name: billapi.String("B")}}, billapi.BulkOptions{}))(t, 2)
 		cts := make([]billapi.CustomerContact, 150)
