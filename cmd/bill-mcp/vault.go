@@ -530,6 +530,11 @@ func vaultStatus(ctx context.Context, v *vault.Vault, args []string, s stdio) er
 		tok = "stored"
 	}
 	fmt.Fprintf(s.Out, "http token:      %s\n", tok)
+	agents, err := v.AgentNames(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.Out, "agents:          %d %s\n", len(agents), strings.Join(agents, " "))
 	return nil
 }
 
