@@ -41,10 +41,11 @@ func (l *lostAnswer) Unwrap() error { return l.cause }
 // send makes one HTTP attempt through the gate. maybeApplied reports
 // whether BILL may have seen the request (it was written to the wire).
 func (c *Client) send(ctx context.Context, base, op string, body []byte, login bool) (data json.RawMessage, e *Error, maybeApplied bool) {
-	if e := c.gate.enter(ctx, op, login); e != nil {
-		return nil, e, false
+	leave, ge := c.gate.enter(ctx, op, login)
+	if ge != nil {
+		return nil, ge, false
 	}
-	defer func() { c.gate.leave(e != nil && e.Code == CodeTooManyInFlight, e == nil) }()
+	defer func() { leave(e != nil && e.Code == CodeTooManyInFlight, e == nil) }()
 
 	actx, cancel := context.WithTimeout(ctx, c.callTimeout)
 	defer cancel()
@@ -165,7 +166,7 @@ func (c *Client) callRaw(ctx context.Context, op string, data []byte, mode callM
 			continue
 		case e.Code == CodeHourlyLimit:
 			e.ResetAt = topOfNextHour(c.now())
-			c.gate.spent(false, e.ResetAt)
+			c.gate.spent(ctx, false, e.ResetAt)
 			return nil, e
 		case e.Class == ClassHourlyLimit:
 			return nil, e

@@ -138,6 +138,7 @@ const (
 	CodeLocalInput       = "LOCAL_INVALID_INPUT" // the client refused the input before sending it (bad id, bad page size)
 	CodeBadResponse      = "LOCAL_BAD_RESPONSE"  // the answer was not a BILL envelope (not JSON, truncated, wrong shape)
 	CodeCanceled         = "LOCAL_CANCELED"      // the caller's context ended before the call finished
+	CodeCoordination     = "LOCAL_COORDINATION"  // the limits shared with other processes could not be checked; nothing was sent
 )
 
 // ClassOf classifies a BDC code and HTTP status.
@@ -153,7 +154,7 @@ func ClassOf(code string, httpStatus int) Class {
 		return ClassConcurrency
 	case CodeSystemError, CodeUnknownError:
 		return ClassServer
-	case CodeTransport, CodeUndecidedOutcome:
+	case CodeTransport, CodeUndecidedOutcome, CodeCoordination:
 		return ClassTransport
 	case CodeBadResponse:
 		return ClassServer
