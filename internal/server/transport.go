@@ -74,6 +74,10 @@ type HTTPOptions struct {
 	// MaxSessions caps streamable HTTP sessions (and open SSE streams);
 	// DefaultMaxSessions when 0.
 	MaxSessions int
+	// Stateless serves streamable HTTP without server-side MCP sessions, so
+	// a load balancer may send any request to any replica. Progress still
+	// reaches the asker: it travels on the stream of the request's own POST.
+	Stateless bool
 }
 
 // HTTP server timeouts. Streams (SSE, a streamable HTTP GET) lift the read
@@ -102,9 +106,14 @@ func handler(s *mcpserver.MCPServer, o HTTPOptions) (http.Handler, func(context.
 	}
 	switch o.Transport {
 	case TransportHTTP:
-		tracker := newSessionTracker(o.SessionTTL, maxSessions)
-		h := mcpserver.NewStreamableHTTPServer(s, mcpserver.WithEndpointPath(PathStreamable),
-			mcpserver.WithSessionIdManager(tracker), mcpserver.WithSessionIdleTTL(tracker.ttl))
+		opts := []mcpserver.StreamableHTTPOption{mcpserver.WithEndpointPath(PathStreamable)}
+		if o.Stateless {
+			opts = append(opts, mcpserver.WithStateLess(true))
+		} else {
+			tracker := newSessionTracker(o.SessionTTL, maxSessions)
+			opts = append(opts, mcpserver.WithSessionIdManager(tracker), mcpserver.WithSessionIdleTTL(tracker.ttl))
+		}
+		h := mcpserver.NewStreamableHTTPServer(s, opts...)
 		mux.Handle(PathStreamable, streams(h, nil))
 		shutdown = h.Shutdown
 	case TransportSSE:
