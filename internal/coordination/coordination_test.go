@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/bill-mcp/bill-mcp/billapi"
+	"github.com/bill-mcp/bill-mcp/internal/coordination/redistest"
 	"github.com/bill-mcp/bill-mcp/secret"
 )
 
@@ -53,7 +54,7 @@ func openOpts(t *testing.T, o Options) *Coordination {
 
 func backends(t *testing.T) []backendCase {
 	dir := t.TempDir()
-	rs := startRedis(t)
+	rs := redistest.Start(t)
 	return []backendCase{
 		{
 			name: "local",
@@ -242,10 +243,10 @@ func TestSessionSealed(t *testing.T) {
 // time per process and Usage says why; when Redis is back, three slots are
 // shared again and the budget counted meanwhile was handed over.
 func TestRedisFallbackAndRejoin(t *testing.T) {
-	rs := startRedis(t)
+	rs := redistest.Start(t)
 	o := Options{Spec: Spec{Kind: KindRedis, URL: rs.URL()}, Credentials: creds(sentinelPassword), BaseURL: testBase, Logger: zerolog.Nop(), Probe: 50 * time.Millisecond}
 	c := openOpts(t, o)
-	rs.stop()
+	rs.Stop()
 	rel, err := c.Acquire(t.Context())
 	if err != nil {
 		t.Fatalf("acquire with redis down: %v", err)
@@ -262,7 +263,7 @@ func TestRedisFallbackAndRejoin(t *testing.T) {
 	if u.Degraded == "" || u.InFlight != 1 {
 		t.Fatalf("usage in fallback = %+v, want degraded with 1 in flight", u)
 	}
-	rs.start(t)
+	rs.Restart(t)
 	deadline := time.Now().Add(5 * time.Second)
 	for c.Down() != nil && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
@@ -297,7 +298,7 @@ func TestRedisFallbackAndRejoin(t *testing.T) {
 // the lease.
 func TestKilledHolderFreesSlots(t *testing.T) {
 	dir := t.TempDir()
-	rs := startRedis(t)
+	rs := redistest.Start(t)
 	tests := []struct {
 		name   string
 		spec   string

@@ -1,4 +1,6 @@
-package coordination
+// Package redistest runs a real redis-server on a free loopback port for
+// tests (.ci/run installs redis-server when it is missing).
+package redistest
 
 import (
 	"context"
@@ -13,17 +15,18 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// redisServer is a real redis-server on a free loopback port, stopped with
+// Server is a real redis-server on a free loopback port, stopped with
 // the test.
-type redisServer struct {
+type Server struct {
 	Port int
 	dir  string
 	cmd  *exec.Cmd
 }
 
 // URL is redis://127.0.0.1:PORT/0.
-func (s *redisServer) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.Port) }
+func (s *Server) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.Port) }
 
+// freePort asks the kernel for a loopback port nobody listens on.
 func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -34,17 +37,18 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// startRedis runs /usr/bin/redis-server (or the one on PATH) without
+// Start runs /usr/bin/redis-server (or the one on PATH) without
 // persistence. .ci/run installs it when missing.
-func startRedis(t testing.TB) *redisServer {
+func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &redisServer{Port: freePort(t), dir: t.TempDir()}
-	s.start(t)
-	t.Cleanup(func() { s.stop() })
+	s := &Server{Port: freePort(t), dir: t.TempDir()}
+	s.Restart(t)
+	t.Cleanup(s.Stop)
 	return s
 }
 
-func (s *redisServer) start(t testing.TB) {
+// Restart starts the server again on its port (after Stop).
+func (s *Server) Restart(t testing.TB) {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -70,8 +74,8 @@ func (s *redisServer) start(t testing.TB) {
 	t.Fatalf("redis-server did not answer on port %d", s.Port)
 }
 
-// stop kills redis-server and waits for it.
-func (s *redisServer) stop() {
+// Stop kills redis-server and waits for it.
+func (s *Server) Stop() {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
 	}
