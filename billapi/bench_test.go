@@ -34,8 +34,8 @@ func BenchmarkRoundTrip(b *testing.B) {
 func BenchmarkBulkImport10k(b *testing.B) {
 	const n, latency = 10000, 20 * time.Millisecond
 	ideal := time.Duration(n/billapi.MaxBulkItems) * latency
-	e := startEmu(b, emulator.Config{Latency: latency})
-	c := newClient(b, e, func(cfg *billapi.Config) { cfg.MaxInFlight = 1 })
+	e := startEmu(b, emulator.Config{Latency: latency, HourlyLimit: 1 << 30})
+	c := newClient(b, e, func(cfg *billapi.Config) { cfg.MaxInFlight = 3; cfg.HourlyRequestBudget = 1 << 30 })
 	if err := c.Login(b.Context()); err != nil {
 		b.Fatal(err)
 	}

@@ -43,7 +43,9 @@ func failRest[T any](res []BulkResult[T], from int, err error) {
 // writes its items' results itself and returns an error only when the
 // failure is fatal for the whole bulk call: chunks not yet started are then
 // not run, and runChunks returns that error once the running ones end.
-// Progress is reported after each chunk, serialized and never decreasing.
+// Progress is reported after each chunk, in order, never decreasing, from
+// one goroutine of its own, so a slow reporter never holds a chunk back;
+// runChunks returns after the last report.
 func runChunks(ctx context.Context, c *Client, n int, o BulkOptions, do func(ctx context.Context, start, end int) error) error {
 	chunks := (n + MaxBulkItems - 1) / MaxBulkItems
 	workers := min(c.gate.max, chunks)
@@ -54,6 +56,16 @@ func runChunks(ctx context.Context, c *Client, n int, o BulkOptions, do func(ctx
 		fatal error
 		wg    sync.WaitGroup
 	)
+	var reports chan int // buffered for every chunk: sending never blocks
+	var reported sync.WaitGroup
+	if o.Progress != nil {
+		reports = make(chan int, chunks)
+		reported.Go(func() {
+			for d := range reports {
+				o.Progress(d, n)
+			}
+		})
+	}
 	for range workers {
 		wg.Go(func() {
 			for {
@@ -72,14 +84,18 @@ func runChunks(ctx context.Context, c *Client, n int, o BulkOptions, do func(ctx
 					fatal = err
 				}
 				done += end - start
-				if o.Progress != nil {
-					o.Progress(done, n)
+				if reports != nil {
+					reports <- done
 				}
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
+	if reports != nil {
+		close(reports)
+		reported.Wait()
+	}
 	return fatal
 }
 
