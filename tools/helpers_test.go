@@ -15,6 +15,7 @@ import (
 
 	"github.com/bill-mcp/bill-mcp/billapi"
 	"github.com/bill-mcp/bill-mcp/billapi/emulator"
+	"github.com/bill-mcp/bill-mcp/internal/index"
 	"github.com/bill-mcp/bill-mcp/internal/server"
 	"github.com/bill-mcp/bill-mcp/secret"
 )
@@ -28,6 +29,7 @@ type env struct {
 	t      *testing.T
 	emu    *emulator.Emulator
 	bill   *billapi.Client
+	ix     *index.Index
 	client *client.Client
 
 	mu            sync.Mutex
@@ -41,7 +43,9 @@ type envOptions struct {
 	logger   zerolog.Logger
 }
 
-func newBillClient(t testing.TB, baseURL string) *billapi.Client {
+// newBillClient returns a client of the emulator at baseURL; obs (may be
+// nil) observes its writes, as the server's index does.
+func newBillClient(t testing.TB, baseURL string, obs billapi.WriteObserver) *billapi.Client {
 	t.Helper()
 	id := emulator.DemoIdentity()
 	c, err := billapi.New(billapi.Config{
@@ -58,6 +62,7 @@ func newBillClient(t testing.TB, baseURL string) *billapi.Client {
 		BackoffBase:         time.Millisecond,
 		BackoffMax:          time.Millisecond,
 		CallTimeout:         10 * time.Second,
+		Observer:            obs,
 	})
 	if err != nil {
 		t.Fatalf("billapi.New: %v", err)
@@ -70,9 +75,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 	emu := emulator.New(o.emu)
 	hs := httptest.NewServer(emu)
 	t.Cleanup(hs.Close)
-	bill := newBillClient(t, hs.URL)
+	ix := index.New(index.Options{})
+	bill := newBillClient(t, hs.URL, ix)
 	s, err := server.New(server.Options{
 		Client:   bill,
+		Index:    ix,
 		Version:  "test",
 		Toolsets: o.toolsets,
 		ReadOnly: o.readOnly,
@@ -81,7 +88,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
-	e := &env{t: t, emu: emu, bill: bill}
+	e := &env{t: t, emu: emu, bill: bill, ix: ix}
 	e.client = connect(t, s)
 	e.client.OnNotification(func(n mcp.JSONRPCNotification) {
 		e.mu.Lock()

@@ -14,6 +14,7 @@ import (
 	"github.com/bill-mcp/bill-mcp/internal/credentials"
 	"github.com/bill-mcp/bill-mcp/internal/hardening"
 	"github.com/bill-mcp/bill-mcp/internal/httpauth"
+	"github.com/bill-mcp/bill-mcp/internal/index"
 	"github.com/bill-mcp/bill-mcp/internal/logging"
 	"github.com/bill-mcp/bill-mcp/internal/server"
 	"github.com/bill-mcp/bill-mcp/secret"
@@ -45,6 +46,7 @@ type serveFlags struct {
 	stateless   bool
 	logFormat   string
 	logLevel    string
+	gov         governFlags
 }
 
 // flagSet defines serve's flags, bound to f: parsing and help both use it.
@@ -65,6 +67,7 @@ func (f *serveFlags) flagSet() *flag.FlagSet {
 	fs.BoolVar(&f.stateless, "stateless", false, "with --transport http: no server-side MCP sessions, so any replica can answer any request")
 	fs.StringVar(&f.logFormat, "log-format", "json", "format of the log lines on stderr: `json|console`")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: trace, debug, info, warn or error")
+	f.gov.define(fs)
 	return fs
 }
 
@@ -108,6 +111,9 @@ func parseServeFlags(args []string, s stdio) (serveFlags, error) {
 	if _, err := zerolog.ParseLevel(strings.ToLower(f.logLevel)); err != nil || f.logLevel == "" {
 		return f, fmt.Errorf("--log-level %q: use trace, debug, info, warn or error: %w", f.logLevel, errUsage)
 	}
+	if err := f.gov.check(s); err != nil {
+		return f, err
+	}
 	sets, err := tools.ParseToolsets(f.toolsetsArg)
 	if err != nil {
 		return f, fmt.Errorf("--toolsets: %v: %w", err, errUsage)
@@ -137,6 +143,8 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		store    billapi.SessionStore
 		source   string
 		vaultDir string
+		indexKey string
+		ixStore  index.Store // nil: the search index lives in memory only
 	)
 	if f.emulator {
 		url, _, stop, err := emulator.Start(ctx, "127.0.0.1:0", emulator.Config{})
@@ -154,6 +162,7 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		redactor.Add(creds.DevKey, creds.UserName, creds.Password)
 		store = credentials.NewMemoryStore(redactor)
 		baseURL, source = url, "emulator demo identity"
+		indexKey = credentials.IndexKey("emulator", url, creds.OrgID)
 		logger.Warn().Str("base_url", url).Msg("serving against the in-process bill-mcp emulator, NOT BILL: data lives in memory and is lost when the server stops")
 	} else {
 		res, err := credentials.Resolve(ctx, credentials.Options{
@@ -167,7 +176,14 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 			return fmt.Errorf("credentials: %w", err)
 		}
 		creds, baseURL, store, source, vaultDir = res.Credentials, res.BaseURL, res.SessionStore, res.Source, res.VaultDir
+		indexKey = res.IndexKey
+		if res.IndexStore != nil {
+			ixStore = res.IndexStore
+		}
 	}
+
+	ix := index.New(index.Options{Key: indexKey, Store: ixStore})
+	defer ix.Flush(context.WithoutCancel(ctx))
 
 	cfg := billapi.Config{
 		BaseURL:             baseURL,
@@ -177,6 +193,7 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		HourlyLoginBudget:   f.loginLimit,
 		SessionStore:        store,
 		Logger:              &logger,
+		Observer:            ix,
 	}
 	coordName, err := coordinate(ctx, &cfg, f.coord, f.emulator, vaultDir, s, logger, redactor)
 	if err != nil {
@@ -187,13 +204,19 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 	if err != nil {
 		return fmt.Errorf("BILL client: %w", err)
 	}
+	gov, agents, err := f.gov.governance(ctx, f.transport, s, logger)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Options{
-		Client:   client,
-		Version:  version,
-		Toolsets: f.toolsets,
-		ReadOnly: f.readOnly,
-		Emulator: f.emulator,
-		Logger:   logger,
+		Client:     client,
+		Index:      ix,
+		Version:    version,
+		Toolsets:   f.toolsets,
+		ReadOnly:   f.readOnly,
+		Emulator:   f.emulator,
+		Logger:     logger,
+		Governance: gov,
 	})
 	if err != nil {
 		return err
@@ -217,17 +240,27 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 	}
 	token, err := bearerToken(f.emulator, redactor, s)
 	if err != nil {
-		return err
+		if agents == nil {
+			return err
+		}
+		// Agents bring their own tokens; without an owner token no one
+		// connects as the owner over HTTP.
+		logger.Warn().Msg("no owner bearer token: only agents' tokens are accepted over HTTP (bill-mcp vault token makes one for the owner)")
 	}
 	if host, _, err := net.SplitHostPort(f.addr); err == nil && !isLoopback(host) {
 		logger.Warn().Str("addr", f.addr).Msg("listening beyond this machine: every request still needs the Authorization header, but prefer 127.0.0.1 behind a TLS proxy")
 	}
 	return server.ServeHTTP(ctx, srv, server.HTTPOptions{
-		Transport: f.transport,
-		Addr:      f.addr,
-		Token:     token,
-		Logger:    logger,
-		Stateless: f.stateless,
+		Transport:    f.transport,
+		Addr:         f.addr,
+		Token:        token,
+		Logger:       logger,
+		Stateless:    f.stateless,
+		Agents:       httpAgents(agents),
+		AllowedHosts: f.gov.hosts(f.addr),
+		MaxBody:      f.gov.maxBodyMB << 20,
+		SessionTTL:   f.gov.sessionTTL,
+		MaxSessions:  f.gov.maxSessions,
 		Ready: func(a net.Addr) {
 			path := server.PathStreamable
 			if f.transport == server.TransportSSE {

@@ -62,6 +62,13 @@ type Resolved struct {
 	Source       string               // "profile NAME" or "environment", for the startup log
 	Environment  vault.Environment    // sandbox or production
 	VaultDir     string               // the vault's directory for a profile; "" for --credentials env
+	// IndexKey names the environment, host and org, for the search index.
+	IndexKey string
+	// IndexStore keeps the search index encrypted in the vault directory;
+	// nil for --credentials env (the index lives in memory only).
+	IndexStore *vault.SealedFile
+
+	vault *vault.Vault
 }
 
 // Resolve finds the credentials: the vault profile named by o.Profile, else
@@ -93,6 +100,12 @@ func Resolve(ctx context.Context, o Options) (Resolved, error) {
 	res.BaseURL, err = baseURL(o.BaseURL, getenv, res.Environment)
 	if err != nil {
 		return Resolved{}, err
+	}
+	res.IndexKey = IndexKey(string(res.Environment), res.BaseURL, res.Credentials.OrgID)
+	if res.vault != nil {
+		if res.IndexStore, err = res.vault.SealedFile(res.IndexKey); err != nil {
+			return Resolved{}, fmt.Errorf("search index file: %w", err)
+		}
 	}
 	if o.Redactor != nil {
 		o.Redactor.Add(res.Credentials.DevKey, res.Credentials.UserName, res.Credentials.Password)
@@ -161,7 +174,14 @@ func fromVault(ctx context.Context, o Options, getenv func(string) string) (Reso
 		Source:       "profile " + name,
 		Environment:  p.Environment,
 		VaultDir:     v.Dir(),
+		vault:        v,
 	}, nil
+}
+
+// IndexKey is the key of an org's search index: the environment, the API
+// host and the org id, so no two orgs or hosts ever share one.
+func IndexKey(environment, baseURL, orgID string) string {
+	return "index|" + environment + "|" + baseURL + "|" + orgID
 }
 
 func toCredentials(p vault.Profile) billapi.Credentials {
@@ -231,9 +251,20 @@ func (s *SessionStore) Invalidate(ctx context.Context, sess billapi.Session) err
 	return s.cache.Invalidate(ctx, toCached(sess))
 }
 
-// LockLogin takes the profile's cross-process login lock.
+// CodeLoginLockTimeout is the code of a call that failed because another
+// process held the login lock too long.
+const CodeLoginLockTimeout = "LOGIN_LOCK_TIMEOUT"
+
+// LockLogin takes the profile's cross-process login lock. A lock held too
+// long by another process (vault.LoginLockWait) fails the call with a
+// *billapi.Error saying so, rather than waiting forever.
 func (s *SessionStore) LockLogin(ctx context.Context) (func(), error) {
-	return s.cache.LockLogin(ctx)
+	unlock, err := s.cache.LockLogin(ctx)
+	if errors.Is(err, vault.ErrLoginLockTimeout) {
+		return nil, &billapi.Error{Op: "Login", Code: CodeLoginLockTimeout, Class: billapi.ClassUnknown, Err: err,
+			Message: fmt.Sprintf("another bill-mcp process has held the BILL login lock for over %s and is probably hung, so nothing was sent to BILL; the user should stop that process and retry", vault.LoginLockWait)}
+	}
+	return unlock, err
 }
 
 func toCached(s billapi.Session) vault.CachedSession {

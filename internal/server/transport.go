@@ -106,18 +106,29 @@ func handler(s *mcpserver.MCPServer, o HTTPOptions) (http.Handler, func(context.
 	}
 	switch o.Transport {
 	case TransportHTTP:
-		opts := []mcpserver.StreamableHTTPOption{mcpserver.WithEndpointPath(PathStreamable)}
+		opts := []mcpserver.StreamableHTTPOption{mcpserver.WithEndpointPath(PathStreamable),
+			mcpserver.WithDisableLocalhostProtection(true)} // httpguard checks Host on every connection
+		var tracker *sessionTracker
 		if o.Stateless {
 			opts = append(opts, mcpserver.WithStateLess(true))
 		} else {
-			tracker := newSessionTracker(o.SessionTTL, maxSessions)
-			opts = append(opts, mcpserver.WithSessionIdManager(tracker), mcpserver.WithSessionIdleTTL(tracker.ttl))
+			// The tracker expires idle sessions and caps their number. Not
+			// mcp-go's WithSessionIdleTTL: it keeps every session's state
+			// until its TTL, about 10 KB each (BenchmarkAbandonedSessions).
+			tracker = newSessionTracker(o.SessionTTL, maxSessions)
+			opts = append(opts, mcpserver.WithSessionIdManager(tracker))
 		}
 		h := mcpserver.NewStreamableHTTPServer(s, opts...)
+		stop := make(chan struct{})
+		if tracker != nil {
+			tracker.gone = deleter(h)
+			go tracker.run(stop)
+		}
 		mux.Handle(PathStreamable, streams(h, nil))
-		shutdown = h.Shutdown
+		shutdown = func(ctx context.Context) error { close(stop); return h.Shutdown(ctx) }
 	case TransportSSE:
-		h := mcpserver.NewSSEServer(s, mcpserver.WithSSEEndpoint(PathSSE), mcpserver.WithMessageEndpoint(PathMessage))
+		h := mcpserver.NewSSEServer(s, mcpserver.WithSSEEndpoint(PathSSE), mcpserver.WithMessageEndpoint(PathMessage),
+			mcpserver.WithSSEDisableLocalhostProtection(true)) // httpguard checks Host on every connection
 		mux.Handle(PathSSE, streams(h, make(chan struct{}, maxSessions)))
 		mux.Handle(PathMessage, h)
 		shutdown = func(context.Context) error { h.CloseSessions(); return nil }
