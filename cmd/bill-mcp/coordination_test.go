@@ -145,6 +145,8 @@ func TestThreeProcessesShareLimitsLocally(t *testing.T) {
 	wg.Wait()
 	t.Logf("300 calls in %s", time.Since(start).Round(time.Millisecond))
 	checkShared(t, emu, 1)
+	out := limitsCmd(t, env, "--profile", "acme", "--base-url", emu.URL)
+	checkLimits(t, out, "local", 3, 301, 1)
 }
 
 // roundRobin is a load balancer that sends each request to the next replica.
@@ -200,6 +202,8 @@ func TestThreeReplicasShareLimitsOnRedis(t *testing.T) {
 	}
 	wg.Wait()
 	checkShared(t, emu, 1)
+	out := limitsCmd(t, append(env, "XDG_CACHE_HOME="+t.TempDir()), "--credentials", "env")
+	checkLimits(t, out, rs.URL(), 3, 301, 1)
 
 	items := make([]any, 250)
 	for i := range items {
@@ -333,6 +337,9 @@ func TestRedisStoppedMidRun(t *testing.T) {
 	if p := emu.peak.Load(); p > 3 {
 		t.Errorf("with redis down the emulator saw %d in flight, want <= 3 (1 per process)", p)
 	}
+	if out := limitsCmd(t, env, "--credentials", "env"); !strings.Contains(out, "UNREACHABLE") {
+		t.Errorf("bill-mcp limits with redis down does not say so:\n%s", out)
+	}
 	t.Logf("redis down: peak in flight %d", emu.peak.Load())
 
 	rs.Restart(t)
@@ -394,6 +401,41 @@ func TestHourlyBudgetStopsBeforeBILL(t *testing.T) {
 	}
 	if refused.Load() == 0 {
 		t.Error("no call was refused: the budget was never reached")
+	}
+}
+
+// limitsCmd runs `bill-mcp limits ARGS` and returns its output.
+func limitsCmd(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(binPath, append([]string{"limits"}, args...)...)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("bill-mcp limits %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// checkLimits asserts what `bill-mcp limits` printed: the backend, the
+// holders, at least minRequests requests and exactly logins logins this
+// hour, a reset time, and no secret.
+func checkLimits(t *testing.T, out, backend string, holders, minRequests, logins int) {
+	t.Helper()
+	t.Logf("bill-mcp limits:\n%s", out)
+	var gotHolders, gotRequests, gotLogins int
+	for _, line := range strings.Split(out, "\n") {
+		_, _ = fmt.Sscanf(line, "holders: %d", &gotHolders)
+		_, _ = fmt.Sscanf(line, "requests: %d", &gotRequests)
+		_, _ = fmt.Sscanf(line, "logins: %d", &gotLogins)
+	}
+	if !strings.Contains(out, "backend:      "+backend) || gotHolders != holders || gotRequests < minRequests || gotLogins != logins || !strings.Contains(out, "hour resets:") {
+		t.Errorf("limits: want backend %s, %d holders, >= %d requests, %d logins", backend, holders, minRequests, logins)
+	}
+	id := emulator.DemoIdentity()
+	for _, s := range []string{id.DevKey, id.Password, id.UserName} {
+		if strings.Contains(out, s) {
+			t.Errorf("limits printed a secret")
+		}
 	}
 }
 

@@ -32,8 +32,9 @@ type backend interface {
 // backend answers it is the backend; when the backend cannot be reached it
 // falls back: one call in flight in this process (counting calls still
 // holding shared slots), budgets counted in memory. A probe tries the
-// backend every Options.Probe; when it answers again, the calls begun in
-// fallback are registered as holders, what was counted meanwhile is added
+// backend every Options.Probe; when it answers again, every call of this
+// process still in flight (begun in fallback, or holding a slot the backend
+// may have lost) is registered as a holder, what was counted meanwhile is added
 // to the shared budgets, and new calls wait two probe periods, so that
 // every other process has rejoined too, before taking shared slots.
 type Resilient struct {
@@ -43,20 +44,20 @@ type Resilient struct {
 	capacity int
 	fallback *billapi.ProcessCoordinator
 
-	mu          sync.Mutex
-	changed     chan struct{} // closed and replaced when the state below changes
-	down        error         // why the backend is out of reach; nil when shared
-	holdUntil   time.Time     // after a rejoin: no new shared slots before then
-	outstanding int           // slots this process handed out and not yet released
-	fallbacks   []*fallbackSlot
-	stopOnce    sync.Once
-	stopCh      chan struct{}
-	probing     bool
+	mu        sync.Mutex
+	changed   chan struct{} // closed and replaced when the state below changes
+	down      error         // why the backend is out of reach; nil when shared
+	holdUntil time.Time     // after a rejoin: no new shared slots before then
+	held      []*heldSlot   // slots this process handed out and not yet released
+	stopOnce  sync.Once
+	stopCh    chan struct{}
+	probing   bool
 }
 
-// fallbackSlot is a call begun while the backend was out of reach.
-type fallbackSlot struct {
-	shared func() // set when the call was registered with the backend on rejoin
+// heldSlot is a slot this process handed out.
+type heldSlot struct {
+	release func() // the backend's release; nil for a slot taken in fallback
+	extra   func() // set when the call was registered again on rejoin
 }
 
 var _ billapi.Coordinator = (*Resilient)(nil)
@@ -131,16 +132,16 @@ func (r *Resilient) probeLoop() {
 // counted meanwhile with the backend, then shares again.
 func (r *Resilient) rejoin(ctx context.Context) error {
 	r.mu.Lock()
-	pending := append([]*fallbackSlot(nil), r.fallbacks...)
+	pending := append([]*heldSlot(nil), r.held...)
 	r.mu.Unlock()
-	for _, fs := range pending {
+	for _, hs := range pending {
 		rel, err := r.b.force(ctx)
 		if err != nil {
 			return err
 		}
 		r.mu.Lock()
-		if fs.shared == nil && r.hasFallback(fs) {
-			fs.shared = rel
+		if hs.extra == nil && r.holds(hs) {
+			hs.extra = rel
 			rel = nil
 		}
 		r.mu.Unlock()
@@ -172,9 +173,9 @@ func (r *Resilient) rejoin(ctx context.Context) error {
 	return nil
 }
 
-func (r *Resilient) hasFallback(fs *fallbackSlot) bool {
-	for _, f := range r.fallbacks {
-		if f == fs {
+func (r *Resilient) holds(hs *heldSlot) bool {
+	for _, h := range r.held {
+		if h == hs {
 			return true
 		}
 	}
@@ -187,12 +188,9 @@ func (r *Resilient) Acquire(ctx context.Context) (func(), error) {
 	for {
 		r.mu.Lock()
 		down, hold, ch, capacity := r.down, r.holdUntil, r.changed, r.capacity
-		if down != nil && r.outstanding == 0 {
-			fs := &fallbackSlot{}
-			r.fallbacks = append(r.fallbacks, fs)
-			r.outstanding++
+		if down != nil && len(r.held) == 0 {
 			r.mu.Unlock()
-			return r.releaseFallback(fs), nil
+			return r.hold(nil), nil
 		}
 		r.mu.Unlock()
 		var wait <-chan time.Time
@@ -204,10 +202,7 @@ func (r *Resilient) Acquire(ctx context.Context) (func(), error) {
 		default:
 			rel, err := r.b.acquire(ctx, capacity)
 			if err == nil {
-				r.mu.Lock()
-				r.outstanding++
-				r.mu.Unlock()
-				return r.releaseShared(rel), nil
+				return r.hold(rel), nil
 			}
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -227,36 +222,31 @@ func (r *Resilient) Acquire(ctx context.Context) (func(), error) {
 	}
 }
 
-func (r *Resilient) releaseShared(rel func()) func() {
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			rel()
-			r.mu.Lock()
-			r.outstanding--
-			r.broadcastLocked()
-			r.mu.Unlock()
-		})
-	}
-}
-
-func (r *Resilient) releaseFallback(fs *fallbackSlot) func() {
+// hold records a slot handed out (rel is the backend's release, nil in
+// fallback) and returns its release.
+func (r *Resilient) hold(rel func()) func() {
+	hs := &heldSlot{release: rel}
+	r.mu.Lock()
+	r.held = append(r.held, hs)
+	r.mu.Unlock()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			r.mu.Lock()
-			for i, f := range r.fallbacks {
-				if f == fs {
-					r.fallbacks = append(r.fallbacks[:i], r.fallbacks[i+1:]...)
+			for i, h := range r.held {
+				if h == hs {
+					r.held = append(r.held[:i], r.held[i+1:]...)
 					break
 				}
 			}
-			shared := fs.shared
-			r.outstanding--
+			extra := hs.extra
 			r.broadcastLocked()
 			r.mu.Unlock()
-			if shared != nil {
-				shared()
+			if hs.release != nil {
+				hs.release()
+			}
+			if extra != nil {
+				extra()
 			}
 		})
 	}
@@ -299,7 +289,7 @@ func (r *Resilient) Usage(ctx context.Context, now time.Time) (billapi.Usage, er
 	u, err := r.fallback.Usage(ctx, now)
 	u.Backend = r.b.name()
 	r.mu.Lock()
-	u.InFlight = r.outstanding
+	u.InFlight = len(r.held)
 	r.mu.Unlock()
 	if down := r.Down(); down != nil {
 		u.Degraded = down.Error() + ": this process runs 1 call in flight on its own until the backend answers"
