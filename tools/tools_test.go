@@ -476,9 +476,6 @@ func TestEveryToolHasCases(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := toolCases()
-	if len(cat) != 28 {
-		t.Errorf("catalogue has %d tools, want 28", len(cat))
-	}
 	for _, c := range cat {
 		if _, ok := cases[c.Name]; !ok {
 			t.Errorf("tool %s has no test case", c.Name)
@@ -585,8 +582,8 @@ func TestAnnotations(t *testing.T) {
 			if a.ReadOnlyHint == nil || a.DestructiveHint == nil || a.IdempotentHint == nil || a.OpenWorldHint == nil {
 				t.Fatalf("hints not all set: %+v", a)
 			}
-			if tool.Title == "" || a.Title != tool.Title {
-				t.Errorf("title %q, annotation title %q", tool.Title, a.Title)
+			if tool.Title == "" {
+				t.Errorf("no title")
 			}
 			w := expectedHints(tool.Name)
 			got := hintSet{*a.ReadOnlyHint, *a.DestructiveHint, *a.IdempotentHint}
@@ -595,8 +592,8 @@ func TestAnnotations(t *testing.T) {
 			}
 		})
 	}
-	if len(listed.Tools) != 28 {
-		t.Errorf("tools/list has %d tools, want 28", len(listed.Tools))
+	if len(listed.Tools) != len(tools.Inventory()) {
+		t.Errorf("tools/list has %d tools, want %d", len(listed.Tools), len(tools.Inventory()))
 	}
 }
 
@@ -652,11 +649,11 @@ func TestReadOnlyRefusal(t *testing.T) {
 				}
 				return
 			}
-			if err == nil {
-				t.Fatalf("write tool %s answered on a read-only server: %s", name, text(res))
+			if err != nil {
+				t.Fatalf("refusal came as a protocol error: %v", err)
 			}
-			if !strings.Contains(err.Error(), "read-only") || !strings.Contains(err.Error(), name) {
-				t.Errorf("refusal %q does not say the server is read-only", err)
+			if got := text(res); !res.IsError || !strings.HasPrefix(got, tools.CodeReadOnly+": ") || !strings.Contains(got, "read-only") || !strings.Contains(got, name) || !strings.Contains(got, "Next: ") {
+				t.Errorf("refusal %q does not say the server is read-only", got)
 			}
 			if after := e.emu.Stats().Requests; after != before {
 				t.Errorf("BILL was called for a refused write")

@@ -163,17 +163,18 @@ func KindOf(name string, readOnly bool) Kind {
 // Catalog maps each tool name to its Op.
 type Catalog map[string]Op
 
-// NewCatalog reads every tool of every toolset.
+// NewCatalog reads every tool of the tool inventory, with its toolset and kind.
 func NewCatalog() (Catalog, error) {
-	all, err := tools.Toolsets(nil, nil)
-	if err != nil {
-		return nil, err
-	}
 	c := Catalog{}
-	for _, ts := range all {
-		for _, t := range ts.Tools(false) {
-			c[t.Tool.Name] = Op{Tool: t.Tool.Name, Area: ts.Name, Kind: KindOf(t.Tool.Name, tools.IsReadOnly(t.Tool))}
+	for _, d := range tools.Inventory() {
+		k := KindWrite
+		switch d.Kind {
+		case tools.KindRead:
+			k = KindRead
+		case tools.KindDelete:
+			k = KindDelete
 		}
+		c[d.Name] = Op{Tool: d.Name, Area: d.Toolset, Kind: k}
 	}
 	return c, nil
 }
