@@ -147,19 +147,6 @@ func Verb(tool string) string {
 	return v
 }
 
-// KindOf derives a tool's kind from its name and annotations. It is the one
-// place to switch to the tool inventory's own Kind once tools/ has it.
-func KindOf(name string, readOnly bool) Kind {
-	switch {
-	case readOnly:
-		return KindRead
-	case Verb(name) == "delete":
-		return KindDelete
-	default:
-		return KindWrite
-	}
-}
-
 // Catalog maps each tool name to its Op.
 type Catalog map[string]Op
 
