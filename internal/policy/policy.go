@@ -137,16 +137,6 @@ func (o Op) NeedsApproval(c Confirm) bool {
 	return false
 }
 
-// Verb is the op's action in words: read, list, create, update, delete...
-func (o Op) Verb() string { return Verb(o.Tool) }
-
-// Verb names what a tool does, from its name (create_customer -> create).
-func Verb(tool string) string {
-	name := strings.TrimPrefix(tool, "bulk_")
-	v, _, _ := strings.Cut(name, "_")
-	return v
-}
-
 // Catalog maps each tool name to its Op.
 type Catalog map[string]Op
 
