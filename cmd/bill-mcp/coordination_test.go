@@ -278,8 +278,8 @@ func TestKilledReplicaFreesItsSlots(t *testing.T) {
 	waitUntil(t, 10*time.Second, "the survivors regain 3 slots", func() bool { return emu.cur.Load() == 3 })
 	regained := time.Since(killed)
 	t.Logf("full cap regained %s after SIGKILL (lease %s)", regained.Round(10*time.Millisecond), "3s")
-	if regained > 4*time.Second {
-		t.Errorf("full cap regained after %s, want within the 3 s lease (+1 s)", regained)
+	if regained > 5*time.Second {
+		t.Errorf("full cap regained after %s, want within the 3 s lease (+2 s for a loaded machine)", regained)
 	}
 	wg.Wait()
 	close(names)

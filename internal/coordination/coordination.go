@@ -181,7 +181,6 @@ func Open(ctx context.Context, o Options) (*Coordination, error) {
 		return &Coordination{
 			Resilient: newResilient(l, o.Logger, o.Probe),
 			Sessions:  &fileSessions{path: filepath.Join(dir, k.ns+".session"), lockPath: filepath.Join(dir, k.ns+".session.lock"), loginPath: filepath.Join(dir, k.ns+".login.lock"), seal: k.seal, redactor: o.Redactor},
-			Locker:    nil, // fileSessions is its own LoginLocker
 			closeFn:   l.close,
 		}, nil
 	case KindRedis:
