@@ -34,6 +34,22 @@ func failRest[T any](res []BulkResult[T], from int, err error) {
 	}
 }
 
+// settled reports the outcomes of the items [start, end) to o.Settled.
+func settled[T any](o BulkOptions, k kind[T], res []BulkResult[T], start, end int) {
+	if o.Settled == nil || start >= end {
+		return
+	}
+	outs := make([]ItemOutcome, 0, end-start)
+	for i := start; i < end; i++ {
+		out := ItemOutcome{Index: i, Err: res[i].Err}
+		if res[i].Object != nil {
+			out.ID = k.id(res[i].Object)
+		}
+		outs = append(outs, out)
+	}
+	o.Settled(outs)
+}
+
 func progress(o BulkOptions, done, total int) {
 	if o.Progress != nil {
 		o.Progress(done, total)
@@ -86,10 +102,12 @@ func bulkCreate[T any](ctx context.Context, c *Client, k kind[T], objs []T, o Bu
 			}
 			if ferr != nil {
 				failRest(res, end, ferr)
+				settled(o, k, res, start, end)
 				progress(o, end, len(objs))
 				return res, ferr
 			}
 		}
+		settled(o, k, res, start, end)
 		progress(o, end, len(objs))
 	}
 	return res, nil
@@ -141,9 +159,11 @@ func bulkByID[T any](ctx context.Context, c *Client, k kind[T], verb string, ids
 		}
 		if err := bulkSend(ctx, c, op, elems, idx, res); err != nil {
 			failRest(res, end, err)
+			settled(o, k, res, start, end)
 			progress(o, end, len(ids))
 			return res, err
 		}
+		settled(o, k, res, start, end)
 		progress(o, end, len(ids))
 	}
 	return res, nil
@@ -176,9 +196,11 @@ func bulkUpdate[T any](ctx context.Context, c *Client, k kind[T], objs []T, o Bu
 			}
 			if isFatal(e) {
 				failRest(res, end, e)
+				settled(o, k, res, start, end)
 				progress(o, end, len(objs))
 				return res, e
 			}
+			settled(o, k, res, start, end)
 			progress(o, end, len(objs))
 			continue
 		}
@@ -200,9 +222,11 @@ func bulkUpdate[T any](ctx context.Context, c *Client, k kind[T], objs []T, o Bu
 		}
 		if err := bulkSend(ctx, c, op, elems, send, res); err != nil {
 			failRest(res, end, err)
+			settled(o, k, res, start, end)
 			progress(o, end, len(objs))
 			return res, err
 		}
+		settled(o, k, res, start, end)
 		progress(o, end, len(objs))
 	}
 	return res, nil

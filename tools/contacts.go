@@ -61,7 +61,8 @@ type contactIDArgs struct {
 
 // contactIDsArgs name many contacts.
 type contactIDsArgs struct {
-	ContactIDs []string `json:"contactIds" jsonschema:"required,minItems=1,maxItems=10000,pattern=^cpu[A-Za-z0-9]{17}$" jsonschema_description:"Contact ids (cpu...), any number; sent to BILL 100 at a time."`
+	ContactIDs []string `json:"contactIds" jsonschema:"required,minItems=1" jsonschema_description:"Contact ids (cpu...), any number."`
+	importKeyArg
 }
 
 // contactFilter is one list_customer_contacts filter.
@@ -91,12 +92,14 @@ type contactListOutput struct {
 
 // bulkCreateContactsArgs are bulk_create_customer_contacts' arguments.
 type bulkCreateContactsArgs struct {
-	Contacts []createContactArgs `json:"contacts" jsonschema:"required,minItems=1,maxItems=10000" jsonschema_description:"Contacts to create, any number; each needs customerId, firstName and email."`
+	Contacts []createContactArgs `json:"contacts" jsonschema:"required,minItems=1" jsonschema_description:"Contacts to create, any number; each needs customerId, firstName and email."`
+	importKeyArg
 }
 
 // bulkUpdateContactsArgs are bulk_update_customer_contacts' arguments.
 type bulkUpdateContactsArgs struct {
-	Contacts []updateContactArgs `json:"contacts" jsonschema:"required,minItems=1,maxItems=10000" jsonschema_description:"Changes, one per contact; each names its contactId and the fields to change."`
+	Contacts []updateContactArgs `json:"contacts" jsonschema:"required,minItems=1" jsonschema_description:"Changes, one per contact; each names its contactId and the fields to change."`
+	importKeyArg
 }
 
 func contactID(c billapi.CustomerContact) string { return c.ID }
@@ -190,46 +193,5 @@ func ListCustomerContacts(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) 
 			return errorResult(err, contactEntity(), opRead)
 		}
 		return structured(contactListOutput{Contacts: mapEach(items, viewContact), Paging: pg})
-	})
-}
-
-// BulkCreateCustomerContacts is bulk_create_customer_contacts.
-func BulkCreateCustomerContacts(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
-	t := newTool("bulk_create_customer_contacts", "Create many customer contacts",
-		"Create any number of contacts, for one or many customers, in one call (100 per BILL call, progress after each 100 when you pass a progressToken). "+
-			"Returns one result per item with the new id or BILL's error, plus a summary; failed items do not stop the others.",
-		opCreate, bulkCreateContactsArgs{}, bulkOutput{})
-	return t, handle(c, func(ctx context.Context, req mcp.CallToolRequest, a bulkCreateContactsArgs) *mcp.CallToolResult {
-		return runBulk(ctx, req, c.BulkCreateCustomerContacts, mapEach(a.Contacts, createContactArgs.contact), contactID, contactEntity(), opCreate)
-	})
-}
-
-// BulkUpdateCustomerContacts is bulk_update_customer_contacts.
-func BulkUpdateCustomerContacts(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
-	t := newTool("bulk_update_customer_contacts", "Update many customer contacts",
-		"Change fields of any number of contacts in one call (100 per BILL call, progress after each 100). Each item names its contactId and only the fields to change.",
-		opUpdate, bulkUpdateContactsArgs{}, bulkOutput{})
-	return t, handle(c, func(ctx context.Context, req mcp.CallToolRequest, a bulkUpdateContactsArgs) *mcp.CallToolResult {
-		return runBulk(ctx, req, c.BulkUpdateCustomerContacts, mapEach(a.Contacts, updateContactArgs.contact), contactID, contactEntity(), opUpdate)
-	})
-}
-
-// BulkDeleteCustomerContacts is bulk_delete_customer_contacts.
-func BulkDeleteCustomerContacts(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
-	t := newTool("bulk_delete_customer_contacts", "Delete many customer contacts",
-		"Soft-delete any number of contacts by id (100 per BILL call, progress after each 100); bulk_undelete_customer_contacts restores them.",
-		opDelete, contactIDsArgs{}, bulkOutput{})
-	return t, handle(c, func(ctx context.Context, req mcp.CallToolRequest, a contactIDsArgs) *mcp.CallToolResult {
-		return runBulk(ctx, req, c.BulkDeleteCustomerContacts, a.ContactIDs, contactID, contactEntity(), opDelete)
-	})
-}
-
-// BulkUndeleteCustomerContacts is bulk_undelete_customer_contacts.
-func BulkUndeleteCustomerContacts(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
-	t := newTool("bulk_undelete_customer_contacts", "Undelete many customer contacts",
-		"Restore any number of deleted contacts by id (100 per BILL call, progress after each 100).",
-		opUndelete, contactIDsArgs{}, bulkOutput{})
-	return t, handle(c, func(ctx context.Context, req mcp.CallToolRequest, a contactIDsArgs) *mcp.CallToolResult {
-		return runBulk(ctx, req, c.BulkUndeleteCustomerContacts, a.ContactIDs, contactID, contactEntity(), opUndelete)
 	})
 }

@@ -120,7 +120,8 @@ type customerIDArgs struct {
 
 // customerIDsArgs name many customers.
 type customerIDsArgs struct {
-	CustomerIDs []string `json:"customerIds" jsonschema:"required,minItems=1,maxItems=10000,pattern=^0cu[A-Za-z0-9]{17}$" jsonschema_description:"Customer ids (0cu...), any number; sent to BILL 100 at a time."`
+	CustomerIDs []string `json:"customerIds" jsonschema:"required,minItems=1" jsonschema_description:"Customer ids (0cu...), any number."`
+	importKeyArg
 }
 
 // customerFilter is one list_customers filter.
@@ -150,12 +151,14 @@ type customerListOutput struct {
 
 // bulkCreateCustomersArgs are bulk_create_customers' arguments.
 type bulkCreateCustomersArgs struct {
-	Customers []createCustomerArgs `json:"customers" jsonschema:"required,minItems=1,maxItems=10000" jsonschema_description:"Customers to create, any number; each needs a unique name."`
+	Customers []createCustomerArgs `json:"customers" jsonschema:"required,minItems=1" jsonschema_description:"Customers to create, any number; each needs a unique name."`
+	importKeyArg
 }
 
 // bulkUpdateCustomersArgs are bulk_update_customers' arguments.
 type bulkUpdateCustomersArgs struct {
-	Customers []updateCustomerArgs `json:"customers" jsonschema:"required,minItems=1,maxItems=10000" jsonschema_description:"Changes, one per customer; each names its customerId and the fields to change."`
+	Customers []updateCustomerArgs `json:"customers" jsonschema:"required,minItems=1" jsonschema_description:"Changes, one per customer; each names its customerId and the fields to change."`
+	importKeyArg
 }
 
 func customerID(c billapi.Customer) string { return c.ID }
@@ -255,48 +258,5 @@ func ListCustomers(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
 			return errorResult(err, customerEntity(), opRead)
 		}
 		return structured(customerListOutput{Customers: mapEach(items, viewCustomer), Paging: pg})
-	})
-}
-
-// BulkCreateCustomers is bulk_create_customers.
-func BulkCreateCustomers(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
-	t := newTool("bulk_create_customers", "Create many customers",
-		"Create any number of customers in one call (sent to BILL 100 at a time, with a progress notification after each 100 when you pass a progressToken). "+
-			"Returns one result per item, in order, with the new id or BILL's error; one failed item does not stop the others. Prefer it to create_customer for more than 5.",
-		opCreate, bulkCreateCustomersArgs{}, bulkOutput{})
-	return t, handle(c, func(ctx context.Context, req mcp.CallToolRequest, a bulkCreateCustomersArgs) *mcp.CallToolResult {
-		return runBulk(ctx, req, c.BulkCreateCustomers, mapEach(a.Customers, createCustomerArgs.customer), customerID, customerEntity(), opCreate)
-	})
-}
-
-// BulkUpdateCustomers is bulk_update_customers.
-func BulkUpdateCustomers(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
-	t := newTool("bulk_update_customers", "Update many customers",
-		"Change fields of any number of customers in one call (100 per BILL call, progress after each 100). Each item names its customerId and only the fields to change. "+
-			"Returns one result per item plus a summary; failed items do not stop the others.",
-		opUpdate, bulkUpdateCustomersArgs{}, bulkOutput{})
-	return t, handle(c, func(ctx context.Context, req mcp.CallToolRequest, a bulkUpdateCustomersArgs) *mcp.CallToolResult {
-		return runBulk(ctx, req, c.BulkUpdateCustomers, mapEach(a.Customers, updateCustomerArgs.customer), customerID, customerEntity(), opUpdate)
-	})
-}
-
-// BulkDeleteCustomers is bulk_delete_customers.
-func BulkDeleteCustomers(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
-	t := newTool("bulk_delete_customers", "Delete many customers",
-		"Soft-delete any number of customers by id (100 per BILL call, progress after each 100); bulk_undelete_customers restores them. "+
-			"Returns one result per id plus a summary.",
-		opDelete, customerIDsArgs{}, bulkOutput{})
-	return t, handle(c, func(ctx context.Context, req mcp.CallToolRequest, a customerIDsArgs) *mcp.CallToolResult {
-		return runBulk(ctx, req, c.BulkDeleteCustomers, a.CustomerIDs, customerID, customerEntity(), opDelete)
-	})
-}
-
-// BulkUndeleteCustomers is bulk_undelete_customers.
-func BulkUndeleteCustomers(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
-	t := newTool("bulk_undelete_customers", "Undelete many customers",
-		"Restore any number of deleted customers by id (100 per BILL call, progress after each 100). Returns one result per id plus a summary.",
-		opUndelete, customerIDsArgs{}, bulkOutput{})
-	return t, handle(c, func(ctx context.Context, req mcp.CallToolRequest, a customerIDsArgs) *mcp.CallToolResult {
-		return runBulk(ctx, req, c.BulkUndeleteCustomers, a.CustomerIDs, customerID, customerEntity(), opUndelete)
 	})
 }

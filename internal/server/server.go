@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/bill-mcp/bill-mcp/billapi"
+	"github.com/bill-mcp/bill-mcp/internal/journal"
 	"github.com/bill-mcp/bill-mcp/tools"
 )
 
@@ -36,6 +37,9 @@ type Options struct {
 	Emulator bool
 	// Logger receives one line per tool call. The zero value logs nothing.
 	Logger zerolog.Logger
+	// Journal keeps the bulk tools' import journals; nil keeps them in
+	// this process's memory.
+	Journal *journal.Store
 }
 
 // New builds the MCP server: tools of the chosen toolsets, input and output
@@ -63,6 +67,7 @@ func New(o Options) (*mcpserver.MCPServer, error) {
 		mcpserver.WithToolCapabilities(false),
 		mcpserver.WithRecovery(),
 		mcpserver.WithToolHandlerMiddleware(panicToResult(o.Logger)),
+		mcpserver.WithToolHandlerMiddleware(withJournal(o.Journal)),
 		mcpserver.WithInputSchemaValidation(),
 		mcpserver.WithOutputSchemaValidation(),
 		mcpserver.WithInstructions(Instructions(sets, o.ReadOnly, o.Emulator)),
@@ -98,6 +103,18 @@ func Instructions(toolsets []string, readOnly, emulator bool) string {
 	}
 	b.WriteString("- A failed call answers CODE: message. Next: what to do. Follow the Next step.")
 	return b.String()
+}
+
+// withJournal hands the import journal store to the tool handlers.
+func withJournal(j *journal.Store) mcpserver.ToolHandlerMiddleware {
+	if j == nil {
+		j = journal.NewMemory("")
+	}
+	return func(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
+		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return next(journal.WithStore(ctx, j), req)
+		}
+	}
 }
 
 // panicToResult turns a panic in a handler into an isError result, so the

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/bill-mcp/bill-mcp/internal/httpauth"
+	"github.com/bill-mcp/bill-mcp/internal/notify"
 	"github.com/bill-mcp/bill-mcp/secret"
 )
 
@@ -42,7 +43,10 @@ const shutdownGrace = 5 * time.Second
 func ServeStdio(ctx context.Context, s *mcpserver.MCPServer, in io.Reader, out io.Writer, logger zerolog.Logger) error {
 	stdio := mcpserver.NewStdioServer(s)
 	stdio.SetErrorLogger(log.New(zerologWriter{logger}, "", 0))
-	err := stdio.Listen(ctx, in, out)
+	// Notifications go out on the handler's goroutine, ahead of its result.
+	frames, withSender := notify.Stdio(out)
+	stdio.SetContextFunc(withSender)
+	err := stdio.Listen(ctx, in, frames)
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, io.EOF) {
 		return nil
 	}
@@ -72,7 +76,8 @@ func Handler(s *mcpserver.MCPServer, transport string, token secret.Secret) (htt
 	switch transport {
 	case TransportHTTP:
 		h := mcpserver.NewStreamableHTTPServer(s, mcpserver.WithEndpointPath(PathStreamable))
-		mux.Handle(PathStreamable, h)
+		// Notifications go out on the POST's own response, ahead of its result.
+		mux.Handle(PathStreamable, notify.Streamable(h))
 		shutdown = h.Shutdown
 	case TransportSSE:
 		h := mcpserver.NewSSEServer(s, mcpserver.WithSSEEndpoint(PathSSE), mcpserver.WithMessageEndpoint(PathMessage))
