@@ -199,4 +199,3 @@ func TestProgressPrecedesResultHTTP(t *testing.T) {
 		checkOrder(t, msgs, id)
 	}
 }
-
