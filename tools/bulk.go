@@ -316,9 +316,14 @@ func (s *bulkSpec[In, Out]) run(ctx context.Context, req mcp.CallToolRequest) *m
 		}
 		items[i], valid[i] = in, true
 	}
+	for i := range n {
+		if r.errs[i] != nil {
+			r.failed++ // refused here: done, and failed, from the start
+		}
+	}
 	r.progress = progressReporter(ctx, req, n)
 	if r.resumed > 0 && r.progress != nil {
-		r.progress(r.resumed, 0)
+		r.progress(r.resumed, r.failed)
 	}
 
 	// Settle what an interrupted call left in doubt.

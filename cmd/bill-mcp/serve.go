@@ -16,6 +16,7 @@ import (
 	"github.com/bill-mcp/bill-mcp/internal/credentials"
 	"github.com/bill-mcp/bill-mcp/internal/hardening"
 	"github.com/bill-mcp/bill-mcp/internal/httpauth"
+	"github.com/bill-mcp/bill-mcp/internal/journal"
 	"github.com/bill-mcp/bill-mcp/internal/logging"
 	"github.com/bill-mcp/bill-mcp/internal/server"
 	"github.com/bill-mcp/bill-mcp/secret"
@@ -118,6 +119,7 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		baseURL string
 		store   billapi.SessionStore
 		source  string
+		jstore  *journal.Store
 	)
 	if f.emulator {
 		url, _, stop, err := emulator.Start(ctx, "127.0.0.1:0", emulator.Config{})
@@ -135,6 +137,7 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		redactor.Add(creds.DevKey, creds.UserName, creds.Password)
 		store = credentials.NewMemoryStore(redactor)
 		baseURL, source = url, "emulator demo identity"
+		jstore = journal.NewMemory(url)
 		logger.Warn().Str("base_url", url).Msg("serving against the in-process bill-mcp emulator, NOT BILL: data lives in memory and is lost when the server stops")
 	} else {
 		res, err := credentials.Resolve(ctx, credentials.Options{
@@ -147,7 +150,7 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		if err != nil {
 			return fmt.Errorf("credentials: %w", err)
 		}
-		creds, baseURL, store, source = res.Credentials, res.BaseURL, res.SessionStore, res.Source
+		creds, baseURL, store, source, jstore = res.Credentials, res.BaseURL, res.SessionStore, res.Source, res.Journal
 	}
 
 	client, err := billapi.New(billapi.Config{
@@ -167,6 +170,7 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		ReadOnly: f.readOnly,
 		Emulator: f.emulator,
 		Logger:   logger,
+		Journal:  jstore,
 	})
 	if err != nil {
 		return err

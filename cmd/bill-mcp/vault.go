@@ -465,6 +465,7 @@ func vaultStatus(ctx context.Context, v *vault.Vault, args []string, s stdio) er
 		fmt.Fprintf(s.Out, "key source:      unusable: %v\n", srcErr)
 	} else {
 		fmt.Fprintf(s.Out, "key source:      %s\n", src)
+		fmt.Fprintf(s.Out, "start cost:      %s\n", src.Kind.StartCost())
 		if src.Kind == vault.KeyKeyring {
 			if err := v.ProbeKey(ctx); err != nil {
 				fmt.Fprintf(s.Out, "keyring:         %v\n", err)

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/bill-mcp/bill-mcp/billapi"
+	"github.com/bill-mcp/bill-mcp/internal/journal"
 	"github.com/bill-mcp/bill-mcp/secret"
 	"github.com/bill-mcp/bill-mcp/vault"
 )
@@ -61,6 +62,13 @@ type Resolved struct {
 	SessionStore billapi.SessionStore // nil for --credentials env (in-memory session)
 	Source       string               // "profile NAME" or "environment", for the startup log
 	Environment  vault.Environment    // sandbox or production
+	// Journal keeps the bulk tools' import journals: sealed with the
+	// vault's session-cache key in the vault directory for a profile, in
+	// memory for the environment.
+	Journal *journal.Store
+
+	sealer     journal.Sealer
+	journalDir string
 }
 
 // Resolve finds the credentials: the vault profile named by o.Profile, else
@@ -92,6 +100,17 @@ func Resolve(ctx context.Context, o Options) (Resolved, error) {
 	res.BaseURL, err = baseURL(o.BaseURL, getenv, res.Environment)
 	if err != nil {
 		return Resolved{}, err
+	}
+	// One journal scope per BILL host and org: the same import key never
+	// resumes a job done elsewhere.
+	scope := res.BaseURL + "\x00" + res.Credentials.OrgID
+	if res.sealer != nil {
+		res.Journal, err = journal.NewDir(res.journalDir, res.sealer, scope)
+		if err != nil {
+			return Resolved{}, err
+		}
+	} else {
+		res.Journal = journal.NewMemory(scope)
 	}
 	if o.Redactor != nil {
 		o.Redactor.Add(res.Credentials.DevKey, res.Credentials.UserName, res.Credentials.Password)
@@ -154,11 +173,17 @@ func fromVault(ctx context.Context, o Options, getenv func(string) string) (Reso
 	if err != nil {
 		return Resolved{}, fmt.Errorf("profile %q session cache: %w", name, err)
 	}
+	sealer, err := v.Sealer(ctx)
+	if err != nil {
+		return Resolved{}, fmt.Errorf("profile %q journal key: %w", name, err)
+	}
 	return Resolved{
 		Credentials:  toCredentials(p),
 		SessionStore: NewSessionStore(cache, o.Redactor),
 		Source:       "profile " + name,
 		Environment:  p.Environment,
+		sealer:       sealer,
+		journalDir:   v.JournalDir(),
 	}, nil
 }
 
