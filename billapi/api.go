@@ -78,6 +78,10 @@ type Config struct {
 	SessionStore SessionStore
 	// CallTimeout bounds one HTTP attempt; default 60s.
 	CallTimeout time.Duration
+	// BulkCallTimeout bounds one attempt of a Bulk call; default 180s (and
+	// never less than CallTimeout). A Bulk call that times out may still be
+	// running at BILL, so its items are reconciled before any is re-sent.
+	BulkCallTimeout time.Duration
 	// MaxAttempts bounds attempts of a call that is safe to repeat; default 6.
 	MaxAttempts int
 	// BackoffBase and BackoffMax shape exponential backoff with full jitter;

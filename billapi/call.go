@@ -3,13 +3,16 @@ package billapi
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -40,13 +43,23 @@ func (l *lostAnswer) Unwrap() error { return l.cause }
 
 // send makes one HTTP attempt through the gate. maybeApplied reports
 // whether BILL may have seen the request (it was written to the wire).
+// Every *Error it returns has its upstream text redacted and bounded.
 func (c *Client) send(ctx context.Context, base, op string, body []byte, login bool) (data json.RawMessage, e *Error, maybeApplied bool) {
+	data, e, maybeApplied = c.sendOnce(ctx, base, op, body, login)
+	return data, c.scrub(e), maybeApplied
+}
+
+func (c *Client) sendOnce(ctx context.Context, base, op string, body []byte, login bool) (data json.RawMessage, e *Error, maybeApplied bool) {
 	if e := c.gate.enter(ctx, op, login); e != nil {
 		return nil, e, false
 	}
 	defer func() { c.gate.leave(e != nil && e.Code == CodeTooManyInFlight, e == nil) }()
 
-	actx, cancel := context.WithTimeout(ctx, c.callTimeout)
+	timeout := c.callTimeout
+	if strings.HasPrefix(op, "Bulk/") {
+		timeout = c.bulkTimeout
+	}
+	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var wrote atomic.Bool
 	trace := &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) {
@@ -65,6 +78,9 @@ func (c *Client) send(ctx context.Context, base, op string, body []byte, login b
 		sent := wrote.Load() && !neverSent(err)
 		if ctx.Err() != nil {
 			return nil, canceled(op, ctx.Err()), sent
+		}
+		if !sent {
+			return nil, unreachable(op, req.URL.Host, err), false
 		}
 		return nil, transportError(op, "no answer from BILL", err), sent
 	}
@@ -87,6 +103,32 @@ func (c *Client) send(ctx context.Context, base, op string, body []byte, login b
 func neverSent(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// unreachable is the error of a request that never left this machine: the
+// host did not resolve, refused the connection, or failed the TLS
+// handshake. Nothing was sent, so nothing can have been applied.
+func unreachable(op, host string, err error) *Error {
+	why := "the connection failed"
+	var dns *net.DNSError
+	var cert *tls.CertificateVerificationError
+	var rec tls.RecordHeaderError
+	var alert tls.AlertError
+	var ne net.Error
+	switch {
+	case errors.As(err, &dns):
+		why = "the host name " + host + " did not resolve (DNS)"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		why = host + " refused the connection (nothing listens there)"
+	case errors.As(err, &cert), errors.As(err, &rec), errors.As(err, &alert):
+		why = "the TLS handshake with " + host + " failed (certificate or protocol)"
+	case errors.As(err, &ne) && ne.Timeout():
+		why = "connecting to " + host + " timed out"
+	default:
+		why = "connecting to " + host + " failed"
+	}
+	return &Error{Op: op, Code: CodeUnreachable, Class: ClassUnreachable, Err: err,
+		Message: "nothing was sent: BILL is unreachable (" + why + ")"}
 }
 
 // transportError wraps a net/http error. Those hold the URL (which carries
@@ -124,16 +166,32 @@ func (c *Client) call(ctx context.Context, op string, data any, mode callMode) (
 // another caller had already replaced just repeats with the new one.
 // BDC_1144 marks the request budget spent until the top of the next hour
 // and returns at once.
-// BDC_1322, BDC_1001 and a request that never left are repeated with
-// backoff for every mode. A lost answer, BDC_1002, HTTP 5xx or a mangled
-// answer are repeated for reads and idempotent writes; for creates they
-// return *lostAnswer.
+// A request that never left this machine (DNS, connect, TLS) first falls
+// back from Login's apiEndPoint to the configured base, then is tried once
+// more and answers CodeUnreachable: nothing was sent.
+// BDC_1322 is repeated with backoff for every mode. BDC_1001 is repeated
+// for reads and idempotent writes; for creates it returns *lostAnswer
+// (nothing says BILL applied nothing), as do a lost answer, HTTP 5xx and a
+// mangled answer, which reads and idempotent writes repeat. BDC_1002 (a
+// malformed request or unknown parameter) is repeated once (for creates
+// after reconciling), then answered as an input error.
+// An idempotent write whose answer was lost once and whose later attempt
+// is refused returns *refusedAfterLost, so the caller reads the record back
+// and tells the true state.
 func (c *Client) callRaw(ctx context.Context, op string, data []byte, mode callMode) (json.RawMessage, error) {
-	relogged := false
+	relogged, fellBack := false, false
+	lost := false // an earlier attempt may have been applied
+	malformed, unreach := 0, 0
+	finish := func(e *Error) error {
+		if lost && mode == modeIdempotent {
+			return &refusedAfterLost{cause: e}
+		}
+		return e
+	}
 	for attempt := 1; ; attempt++ {
 		s, err := c.session(ctx)
 		if err != nil {
-			return nil, err
+			return nil, finish(asError(op, err))
 		}
 		start := time.Now()
 		d, e, maybeApplied := c.send(ctx, s.base, op, c.authFields(s, data), false)
@@ -148,17 +206,32 @@ func (c *Client) callRaw(ctx context.Context, op string, data []byte, mode callM
 			return nil, e
 		}
 		switch {
+		case e.Code == CodeUnreachable:
+			if s.base != c.base && !fellBack {
+				// Login's apiEndPoint does not answer: use the configured base.
+				fellBack = true
+				c.leaveEndpoint(ctx, s, e)
+				attempt--
+				continue
+			}
+			if unreach++; unreach >= unreachableTries {
+				return nil, finish(e)
+			}
+			if se := sleep(ctx, op, backoffDelay(c.backoffBase, c.backoffMax, unreach)); se != nil {
+				return nil, se
+			}
+			continue
 		case e.Code == CodeSessionInvalid:
 			if c.invalidate(ctx, s) {
 				// Another caller already replaced this session: repeating
 				// with the new one costs no login of ours.
 				if attempt >= c.maxAttempts {
-					return nil, e
+					return nil, finish(e)
 				}
 				continue
 			}
 			if relogged {
-				return nil, e
+				return nil, finish(e)
 			}
 			relogged = true
 			attempt--
@@ -166,27 +239,58 @@ func (c *Client) callRaw(ctx context.Context, op string, data []byte, mode callM
 		case e.Code == CodeHourlyLimit:
 			e.ResetAt = topOfNextHour(c.now())
 			c.gate.spent(false, e.ResetAt)
-			return nil, e
+			return nil, finish(e)
 		case e.Class == ClassHourlyLimit:
-			return nil, e
+			return nil, finish(e)
+		case e.Code == CodeUnknownError:
+			if malformed++; malformed >= 2 {
+				return nil, finish(malformedInput(e))
+			}
+			if mode == modeCreate {
+				return nil, &lostAnswer{cause: e}
+			}
+			lost = lost || maybeApplied
+			continue
 		}
-		repeatable := e.Code == CodeTooManyInFlight || e.Code == CodeSystemError ||
-			(e.Class == ClassTransport && !maybeApplied)
-		uncertain := !repeatable && (e.Code == CodeUnknownError || e.Class == ClassTransport ||
+		repeatable := e.Code == CodeTooManyInFlight || (e.Code == CodeSystemError && mode != modeCreate)
+		uncertain := !repeatable && (e.Code == CodeSystemError || e.Class == ClassTransport ||
 			e.Code == CodeBadResponse || (e.Class == ClassServer && e.HTTPStatus >= 500))
 		if uncertain && mode == modeCreate {
 			return nil, &lostAnswer{cause: e}
 		}
+		if (uncertain || e.Code == CodeSystemError) && maybeApplied {
+			lost = true
+		}
 		if !repeatable && !uncertain {
-			return nil, e
+			return nil, finish(e)
 		}
 		if attempt >= c.maxAttempts {
-			return nil, e
+			return nil, finish(e)
 		}
 		if se := sleep(ctx, op, backoffDelay(c.backoffBase, c.backoffMax, attempt)); se != nil {
 			return nil, se
 		}
 	}
+}
+
+// unreachableTries bounds attempts of a request that never left: one quick
+// retry (a pooled connection may have just closed), then the answer.
+const unreachableTries = 2
+
+// refusedAfterLost is returned (only in modeIdempotent) when one attempt's
+// answer was lost after the request was written and a later attempt was
+// refused: the first may have applied. The caller reads the record back.
+type refusedAfterLost struct {
+	cause *Error
+}
+
+func (r *refusedAfterLost) Error() string { return r.cause.Error() }
+func (r *refusedAfterLost) Unwrap() error { return r.cause }
+
+// malformedInput turns a second BDC_1002 into the caller's input error.
+func malformedInput(e *Error) *Error {
+	return &Error{Op: e.Op, Code: e.Code, Class: ClassInput, HTTPStatus: e.HTTPStatus, Err: e.Err,
+		Message: e.Message + " (BILL calls the request malformed or a parameter unknown, twice: check the field names and values)"}
 }
 
 // logAttempt writes one debug line: op, attempt, code, duration. Never data.

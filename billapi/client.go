@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bill-mcp/bill-mcp/secret"
@@ -19,9 +20,12 @@ import (
 // Defaults for Config's zero values.
 const (
 	DefaultCallTimeout = 60 * time.Second
-	DefaultMaxAttempts = 6
-	DefaultBackoffBase = time.Second
-	DefaultBackoffMax  = 32 * time.Second
+	// DefaultBulkCallTimeout bounds one Bulk attempt: a Bulk call of 100
+	// items may run long at BILL, and a timed-out one may still be running.
+	DefaultBulkCallTimeout = 180 * time.Second
+	DefaultMaxAttempts     = 6
+	DefaultBackoffBase     = time.Second
+	DefaultBackoffMax      = 32 * time.Second
 )
 
 // Client is the one serialized BILL v2 client: every call passes its gate
@@ -38,6 +42,7 @@ type Client struct {
 	store       SessionStore
 	locker      LoginLocker
 	callTimeout time.Duration
+	bulkTimeout time.Duration
 	maxAttempts int
 	backoffBase time.Duration
 	backoffMax  time.Duration
@@ -46,8 +51,12 @@ type Client struct {
 	smu      sync.Mutex
 	cur      *activeSession
 	rejected secret.Secret
+	sids     []secret.Secret // session ids used, for redacting upstream text
 
 	known *knownIDs
+	// inRefused is set once BILL refused a List filter with op "in": later
+	// reconciliations and reads use "=" filters or reads by id instead.
+	inRefused atomic.Bool
 }
 
 // New validates cfg and returns a Client. It does not log in: the first call does.
@@ -90,7 +99,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.HourlyRequestBudget < 0 || cfg.HourlyLoginBudget < 0 {
 		return bad("hourly budgets must not be negative (0 means BILL's limits %d and %d)", DefaultHourlyRequestLimit, DefaultHourlyLoginLimit)
 	}
-	if cfg.CallTimeout < 0 || cfg.MaxAttempts < 0 || cfg.BackoffBase < 0 || cfg.BackoffMax < 0 {
+	if cfg.CallTimeout < 0 || cfg.BulkCallTimeout < 0 || cfg.MaxAttempts < 0 || cfg.BackoffBase < 0 || cfg.BackoffMax < 0 {
 		return bad("CallTimeout, MaxAttempts, BackoffBase and BackoffMax must not be negative (0 means the default)")
 	}
 	c := &Client{
@@ -101,6 +110,7 @@ func New(cfg Config) (*Client, error) {
 		now:         cfg.Now,
 		store:       cfg.SessionStore,
 		callTimeout: orDefault(cfg.CallTimeout, DefaultCallTimeout),
+		bulkTimeout: max(orDefault(cfg.BulkCallTimeout, DefaultBulkCallTimeout), orDefault(cfg.CallTimeout, DefaultCallTimeout)),
 		maxAttempts: orDefault(cfg.MaxAttempts, DefaultMaxAttempts),
 		backoffBase: orDefault(cfg.BackoffBase, DefaultBackoffBase),
 		backoffMax:  orDefault(cfg.BackoffMax, DefaultBackoffMax),

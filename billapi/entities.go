@@ -102,7 +102,10 @@ type CustomerContact struct {
 }
 
 // CustomerBankAccount is BILL's CustomerBankAccount entity. BILL masks
-// accountNumber in every response ("******7890"). Required on create:
+// accountNumber in every response ("******7890") and may mask routingNumber
+// ("*****0358"). isSavings and isPersonalAcct are JSON booleans on the wire
+// (BILL's answers; reference transcriptions that type them as strings are
+// wrong); the reader also accepts "true"/"false". Required on create:
 // customerId, nameOnAccount, routingNumber, accountNumber, and the
 // agreedWithTOS flag beside obj (see CreateCustomerBankAccount).
 type CustomerBankAccount struct {
@@ -117,8 +120,8 @@ type CustomerBankAccount struct {
 	RoutingNumber    *string `json:"routingNumber,omitempty"`
 	AccountNumber    *string `json:"accountNumber,omitempty"`
 	IsLockedByOrg    *bool   `json:"isLockedByOrg,omitempty"`
-	IsSavings        *string `json:"isSavings,omitempty"`
-	IsPersonalAcct   *string `json:"isPersonalAcct,omitempty"`
+	IsSavings        *bool   `json:"isSavings,omitempty"`
+	IsPersonalAcct   *bool   `json:"isPersonalAcct,omitempty"`
 	IsWrittenAuth    *bool   `json:"isWrittenAuth,omitempty"`
 	IsPrivate        *bool   `json:"isPrivate,omitempty"`
 	Phone            *string `json:"phone,omitempty"`

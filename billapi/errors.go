@@ -20,6 +20,7 @@ const (
 	ClassConcurrency       // too many requests in flight (BDC_1322)
 	ClassServer            // BILL failed (BDC_1001, BDC_1002, HTTP 5xx)
 	ClassTransport         // the request or its answer was lost on the network
+	ClassUnreachable       // the request never left this machine: BILL could not be reached (DNS, connect, TLS)
 )
 
 // Sentinels for errors.Is; an *Error matches the sentinel of its Class.
@@ -31,6 +32,7 @@ var (
 	ErrConcurrency = errors.New("billapi: too many requests in flight")
 	ErrServer      = errors.New("billapi: server error")
 	ErrTransport   = errors.New("billapi: transport error")
+	ErrUnreachable = errors.New("billapi: BILL unreachable; nothing was sent")
 )
 
 // String names the class.
@@ -50,6 +52,8 @@ func (c Class) String() string {
 		return "server"
 	case ClassTransport:
 		return "transport"
+	case ClassUnreachable:
+		return "unreachable"
 	default:
 		return "unknown"
 	}
@@ -71,6 +75,8 @@ func (c Class) sentinel() error {
 		return ErrServer
 	case ClassTransport:
 		return ErrTransport
+	case ClassUnreachable:
+		return ErrUnreachable
 	default:
 		return nil
 	}
@@ -138,6 +144,7 @@ const (
 	CodeLocalInput       = "LOCAL_INVALID_INPUT" // the client refused the input before sending it (bad id, bad page size)
 	CodeBadResponse      = "LOCAL_BAD_RESPONSE"  // the answer was not a BILL envelope (not JSON, truncated, wrong shape)
 	CodeCanceled         = "LOCAL_CANCELED"      // the caller's context ended before the call finished
+	CodeUnreachable      = "BILL_UNREACHABLE"    // nothing was sent: DNS, connect or TLS failed before the request was written
 )
 
 // ClassOf classifies a BDC code and HTTP status.
@@ -159,6 +166,8 @@ func ClassOf(code string, httpStatus int) Class {
 		return ClassServer
 	case CodeCanceled:
 		return ClassUnknown
+	case CodeUnreachable:
+		return ClassUnreachable
 	}
 	if httpStatus >= 500 {
 		return ClassServer

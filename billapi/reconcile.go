@@ -162,7 +162,7 @@ func createReconciled[T any](ctx context.Context, c *Client, k kind[T], op strin
 		pending[i] = i
 	}
 	resent := false
-	losses := 0
+	losses, malformed := 0, 0
 	for len(pending) > 0 {
 		batch := pick(objs, pending)
 		keys := make([]string, len(batch))
@@ -216,6 +216,15 @@ func createReconciled[T any](ctx context.Context, c *Client, k kind[T], op strin
 			pending = next
 			if len(pending) == 0 {
 				break
+			}
+			if lost.cause.Code == CodeUnknownError {
+				// BDC_1002: the request is malformed or names an unknown
+				// parameter. Re-sent once; a second refusal is the caller's
+				// input error.
+				if malformed++; malformed >= 2 {
+					fillErr(out, pending, malformedInput(lost.cause))
+					return out, nil
+				}
 			}
 			if losses >= c.maxAttempts {
 				e := &Error{Op: op, Code: lost.cause.Code, Class: lost.cause.Class, HTTPStatus: lost.cause.HTTPStatus, Err: lost.cause,

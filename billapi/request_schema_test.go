@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -16,23 +15,17 @@ import (
 	"github.com/bill-mcp/bill-mcp/billapi/emulator"
 )
 
-// arOpenAPI is BILL's AR customer-management reference. CI checks shared/
-// out beside the repo, so the relative path holds there too.
-const arOpenAPI = "../../shared/reference/bill-v2/ar-customer-management.openapi.json"
+// wireSchemas is the project's record of BILL's request and response
+// shapes (field names, types, required lists, enums); see its "about".
+const wireSchemas = "testdata/wire-schemas.json"
 
-// requestValidators compiles the `data` schema of every path's form body.
-//
-// Stricter than the reference, on purpose: every object in a request
-// schema (data itself, obj, filter and sort entries) gets
-// additionalProperties:false, so the client may send only the fields BILL
-// lists as writable; read-only fields must be left out, and a typo cannot
-// hide.
-func requestValidators(t *testing.T) map[string]*jsonschema.Schema {
+// loadWireSchemas reads wireSchemas: operations (path -> request and
+// response schema names) and schemas.
+func loadWireSchemas(t *testing.T) (ops map[string]map[string]string, schemas map[string]any) {
 	t.Helper()
-	f, err := os.Open(arOpenAPI)
+	f, err := os.Open(wireSchemas)
 	if err != nil {
-		abs, _ := filepath.Abs(arOpenAPI)
-		t.Fatalf("BILL's OpenAPI reference is missing at %s: %v (check out shared/ beside the repo)", abs, err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	raw, err := jsonschema.UnmarshalJSON(f)
@@ -40,34 +33,48 @@ func requestValidators(t *testing.T) map[string]*jsonschema.Schema {
 		t.Fatal(err)
 	}
 	doc := raw.(map[string]any)
-	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
+	ops = make(map[string]map[string]string)
+	for op, v := range doc["operations"].(map[string]any) {
+		m := make(map[string]string)
+		for k, name := range v.(map[string]any) {
+			m[k] = name.(string)
+		}
+		ops[op] = m
+	}
+	return ops, doc["schemas"].(map[string]any)
+}
+
+// requestValidators compiles the `data` schema of every operation's form body.
+//
+// Stricter than BILL's reference, on purpose: every object in a request
+// schema (data itself, obj, filter and sort entries) gets
+// additionalProperties:false, so the client may send only the fields BILL
+// lists as writable; read-only fields must be left out, and a typo cannot
+// hide.
+func requestValidators(t *testing.T) map[string]*jsonschema.Schema {
+	t.Helper()
+	ops, schemas := loadWireSchemas(t)
 	for name, s := range schemas {
 		if strings.HasSuffix(name, "Request") {
 			closeObjects(s)
 		}
 	}
 	c := jsonschema.NewCompiler()
-	const url = "mem://ar-customer-management.json"
-	if err := c.AddResource(url, map[string]any{"components": doc["components"]}); err != nil {
+	const url = "mem://wire-schemas.json"
+	if err := c.AddResource(url, map[string]any{"schemas": schemas}); err != nil {
 		t.Fatal(err)
 	}
 	out := make(map[string]*jsonschema.Schema)
-	for path, item := range doc["paths"].(map[string]any) {
-		post, ok := item.(map[string]any)["post"].(map[string]any)
+	for op, e := range ops {
+		name, ok := e["request"]
 		if !ok {
 			continue
 		}
-		form := post["requestBody"].(map[string]any)["content"].(map[string]any)["application/x-www-form-urlencoded"].(map[string]any)
-		data := form["schema"].(map[string]any)["properties"].(map[string]any)["data"].(map[string]any)
-		ref, ok := data["$ref"].(string)
-		if !ok {
-			t.Fatalf("%s: data has no $ref", path)
-		}
-		sch, err := c.Compile(url + ref)
+		sch, err := c.Compile(url + "#/schemas/" + name)
 		if err != nil {
-			t.Fatalf("%s: %v", path, err)
+			t.Fatalf("%s: %v", op, err)
 		}
-		out[strings.TrimSuffix(strings.TrimPrefix(path, "/"), ".json")] = sch
+		out[op] = sch
 	}
 	return out
 }
@@ -99,7 +106,7 @@ func closeObjects(node any) {
 func TestRequestsMatchOpenAPISchemas(t *testing.T) {
 	validators := requestValidators(t)
 	if len(validators) != 24 {
-		t.Fatalf("the reference lists %d request schemas, want the 24 operations", len(validators))
+		t.Fatalf("%s lists %d request schemas, want the 24 operations", wireSchemas, len(validators))
 	}
 	e := startEmu(t, emulator.Config{})
 	capt := &capture{next: newTransport()}
@@ -136,7 +143,7 @@ func TestRequestsMatchOpenAPISchemas(t *testing.T) {
 		}
 		sch, ok := validators[r.op]
 		if !ok {
-			t.Errorf("%s has no request schema in the reference", r.op)
+			t.Errorf("%s has no request schema in %s", r.op, wireSchemas)
 			continue
 		}
 		inst, err := jsonschema.UnmarshalJSON(strings.NewReader(r.data))
@@ -170,6 +177,8 @@ func TestRequestValidatorCatchesDrift(t *testing.T) {
 		{"Crud/Create/Customer", `{"obj":{"entity":"Customer","name":"A","createdTime":"x"}}`},
 		{"Crud/Create/CustomerBankAccount", `{"obj":{"entity":"CustomerBankAccount","customerId":"0cu","nameOnAccount":"A","routingNumber":"1","accountNumber":"2","agreedWithTOS":true}}`},
 		{"List/Customer", `{"start":0,"max":999,"sort":[{"field":"id","asc":true}]}`},
+		{"Crud/Create/CustomerBankAccount", `{"obj":{"entity":"CustomerBankAccount","customerId":"0cu","nameOnAccount":"A","routingNumber":"1","accountNumber":"2","isSavings":"true"},"agreedWithTOS":true}`},
+		{"Crud/Create/Customer", `{"obj":{"entity":"Customer","name":"A","isActive":"3"}}`},
 		{"Bulk/Crud/Delete/Customer", `{"bulk":[{"ids":"0cu"}]}`},
 	}
 	for _, tt := range tests {

@@ -95,6 +95,7 @@ func (c *Client) obtain(ctx context.Context, force bool) (*activeSession, error)
 }
 
 func (c *Client) setCurrent(as *activeSession) {
+	c.rememberSession(as.s.ID)
 	c.smu.Lock()
 	c.cur = as
 	c.smu.Unlock()
@@ -200,6 +201,31 @@ func (c *Client) baseFor(apiEndPoint string) string {
 		return c.base
 	}
 	return u.String()
+}
+
+// leaveEndpoint stops following Login's apiEndPoint for session s after a
+// request to it never left (DNS, connect or TLS failure): the session's
+// calls go to the configured base from now on, and the session store keeps
+// the session without the failing endpoint. It logs the host, never a
+// secret.
+func (c *Client) leaveEndpoint(ctx context.Context, s *activeSession, cause *Error) {
+	host := ""
+	if u, err := url.Parse(s.base); err == nil {
+		host = u.Host
+	}
+	c.log.Warn().Str("endpoint_host", host).Str("base_host", c.baseURL.Host).Str("code", cause.Code).
+		Msg("bill: the apiEndPoint Login returned does not answer; using the configured base URL")
+	moved := Session{ID: s.s.ID, OrgID: s.s.OrgID, UsersID: s.s.UsersID}
+	c.smu.Lock()
+	if c.cur != nil && c.cur.s.ID.Equal(s.s.ID) {
+		c.cur = &activeSession{s: moved, base: c.base}
+	}
+	c.smu.Unlock()
+	if c.store != nil {
+		if err := c.store.Save(ctx, moved); err != nil {
+			c.log.Warn().Err(err).Msg("bill session store: save failed; the failing endpoint may stay cached")
+		}
+	}
 }
 
 // isBillHost reports whether host is bill.com or a subdomain of it.

@@ -2,7 +2,6 @@ package tools
 
 import (
 	"context"
-	"strconv"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -23,13 +22,6 @@ type createBankAccountArgs struct {
 	Phone          *string `json:"phone,omitempty"`
 }
 
-func boolString(b *bool) *string {
-	if b == nil {
-		return nil
-	}
-	return billapi.String(strconv.FormatBool(*b))
-}
-
 func (a createBankAccountArgs) bankAccount() billapi.CustomerBankAccount {
 	return billapi.CustomerBankAccount{
 		CustomerID:     billapi.String(a.CustomerID),
@@ -37,8 +29,8 @@ func (a createBankAccountArgs) bankAccount() billapi.CustomerBankAccount {
 		RoutingNumber:  billapi.String(a.RoutingNumber),
 		AccountNumber:  billapi.String(a.AccountNumber),
 		Nickname:       a.Nickname,
-		IsSavings:      boolString(a.IsSavings),
-		IsPersonalAcct: boolString(a.IsPersonalAcct),
+		IsSavings:      a.IsSavings,
+		IsPersonalAcct: a.IsPersonalAcct,
 		Phone:          a.Phone,
 	}
 }

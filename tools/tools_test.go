@@ -386,7 +386,7 @@ func toolCases() map[string]toolCase {
 					t.Errorf("full account number in the answer: %s", text(res))
 				}
 				b := obj(t, structuredMap(t, res), "bankAccount")
-				if !strings.HasPrefix(str(b, "id"), "cba") || str(b, "accountNumber") != "******3210" || str(b, "customerId") != cust || str(b, "isSavings") != "true" {
+				if !strings.HasPrefix(str(b, "id"), "cba") || str(b, "accountNumber") != "******3210" || str(b, "customerId") != cust || b["isSavings"] != true {
 					t.Errorf("created bank account = %v", b)
 				}
 			},

@@ -96,8 +96,8 @@ type bankAccountView struct {
 	RoutingNumber    *string `json:"routingNumber,omitempty"`
 	AccountNumber    *string `json:"accountNumber,omitempty" jsonschema_description:"Masked: only the last 4 digits are shown."`
 	IsLockedByOrg    *bool   `json:"isLockedByOrg,omitempty"`
-	IsSavings        *string `json:"isSavings,omitempty" jsonschema_description:"true savings, false checking."`
-	IsPersonalAcct   *string `json:"isPersonalAcct,omitempty" jsonschema_description:"true personal, false business."`
+	IsSavings        *bool   `json:"isSavings,omitempty" jsonschema_description:"true savings, false checking."`
+	IsPersonalAcct   *bool   `json:"isPersonalAcct,omitempty" jsonschema_description:"true personal, false business."`
 	IsWrittenAuth    *bool   `json:"isWrittenAuth,omitempty"`
 	IsPrivate        *bool   `json:"isPrivate,omitempty"`
 	Phone            *string `json:"phone,omitempty"`

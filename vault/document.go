@@ -21,6 +21,7 @@ type document struct {
 	sessionKey *age.X25519Identity // encrypts session caches; made at init
 	httpToken  secret.Secret
 	profiles   map[string]Profile
+	agents     map[string]Agent
 }
 
 // The on-disk (plaintext, then encrypted) shapes. Only marshal and
@@ -30,6 +31,7 @@ type fileDoc struct {
 	SessionKey string                 `json:"sessionKey"`
 	HTTPToken  string                 `json:"httpToken,omitempty"`
 	Profiles   map[string]fileProfile `json:"profiles"`
+	Agents     map[string]fileAgent   `json:"agents,omitempty"`
 }
 
 type fileProfile struct {
@@ -45,12 +47,13 @@ func newDocument() (*document, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generate session-cache key: %w", err)
 	}
-	return &document{sessionKey: id, profiles: map[string]Profile{}}, nil
+	return &document{sessionKey: id, profiles: map[string]Profile{}, agents: map[string]Agent{}}, nil
 }
 
 func (d *document) clone() *document {
 	c := *d
 	c.profiles = maps.Clone(d.profiles)
+	c.agents = cloneAgents(d.agents)
 	return &c
 }
 
@@ -69,6 +72,12 @@ func (d *document) marshal() ([]byte, error) {
 			Password:    p.Password.Reveal(),
 			OrgID:       p.OrgID,
 			Environment: string(p.Environment),
+		}
+	}
+	if len(d.agents) > 0 {
+		f.Agents = make(map[string]fileAgent, len(d.agents))
+		for name, a := range d.agents {
+			f.Agents[name] = a.toFile()
 		}
 	}
 	b, err := json.Marshal(f)
@@ -124,6 +133,14 @@ func parseDocument(b []byte) (*document, error) {
 			return nil, fmt.Errorf("profile %q: %w", name, err)
 		}
 		d.profiles[name] = p
+	}
+	d.agents = make(map[string]Agent, len(f.Agents))
+	for name, fa := range f.Agents {
+		a, err := agentFromFile(name, fa)
+		if err != nil {
+			return nil, err
+		}
+		d.agents[name] = a
 	}
 	return d, nil
 }

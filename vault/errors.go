@@ -25,4 +25,6 @@ var (
 	ErrKeyringUnavailable = errors.New("OS keyring unavailable")
 	// ErrKeyringNotFound: the OS keyring holds no entry for this vault.
 	ErrKeyringNotFound = errors.New("no entry in OS keyring")
+	// ErrLoginLockTimeout: another process held the login lock too long.
+	ErrLoginLockTimeout = errors.New("login lock wait timed out")
 )

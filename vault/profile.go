@@ -40,8 +40,11 @@ type Profile struct {
 	Environment Environment
 }
 
-// orgIDPrefix is how every BILL organization id starts.
-const orgIDPrefix = "008"
+// OrgIDPrefix begins every BILL organization id ("a unique alphanumeric
+// value that begins with 008", in BILL's words). Validate does not refuse
+// an orgId without it (BILL is the judge of its own ids); `vault set`
+// warns instead.
+const OrgIDPrefix = "008"
 
 // Validate reports every missing or malformed field at once, naming the
 // fields and never their values.
@@ -61,8 +64,8 @@ func (p Profile) Validate() error {
 	switch {
 	case p.OrgID == "":
 		errs = append(errs, errors.New("orgId is required"))
-	case !strings.HasPrefix(p.OrgID, orgIDPrefix) || strings.ContainsAny(p.OrgID, " \t\r\n"):
-		errs = append(errs, fmt.Errorf("orgId %q is not a BILL organization id (they start with %s; find it in BILL under Settings > Sync & Integrations)", p.OrgID, orgIDPrefix))
+	case strings.ContainsAny(p.OrgID, " \t\r\n"):
+		errs = append(errs, fmt.Errorf("orgId %q has a space or line break; a BILL organization id is one word starting with %s", p.OrgID, OrgIDPrefix))
 	}
 	if _, err := ParseEnvironment(string(p.Environment)); err != nil || Environment(strings.ToLower(string(p.Environment))) != p.Environment {
 		errs = append(errs, fmt.Errorf("environment %q: use sandbox or production", p.Environment))

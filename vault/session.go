@@ -42,6 +42,7 @@ type SessionCache struct {
 	loginLock   string
 	identity    *age.X25519Identity
 	fingerprint []byte
+	lockWait    time.Duration
 }
 
 // SessionCache returns the session cache of profile. It uses the vault as
@@ -195,9 +196,32 @@ func (c *SessionCache) Invalidate(ctx context.Context, s CachedSession) error {
 // is free or ctx ends. Hold it around "load, else log in and save" so that
 // several processes on one vault log in once. Call unlock exactly when
 // done; extra calls do nothing.
+//
+// The wait is bounded by LoginLockWait: a lock held longer than that means
+// the holder is hung (a live login takes seconds), and the call fails with
+// ErrLoginLockTimeout saying which file to look at, rather than waiting
+// forever.
 func (c *SessionCache) LockLogin(ctx context.Context) (unlock func(), err error) {
 	if err := os.MkdirAll(c.dir, dirPerm); err != nil {
 		return nil, fmt.Errorf("session cache directory %s: %w", c.dir, err)
 	}
-	return lockFile(ctx, c.loginLock)
+	wait := c.lockWait
+	if wait <= 0 {
+		wait = LoginLockWait
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	unlock, err = lockFile(wctx, c.loginLock)
+	if err != nil && ctx.Err() == nil && errors.Is(wctx.Err(), context.DeadlineExceeded) {
+		return nil, fmt.Errorf("another bill-mcp process has held the BILL login lock %s for over %s, so it is probably hung: stop that process (`fuser %s` names it) and retry: %w",
+			c.loginLock, wait, c.loginLock, ErrLoginLockTimeout)
+	}
+	return unlock, err
 }
+
+// LoginLockWait bounds how long LockLogin waits for another process's
+// login to finish.
+const LoginLockWait = 30 * time.Second
+
+// SetLoginLockWait changes how long LockLogin waits (tests shorten it).
+func (c *SessionCache) SetLoginLockWait(d time.Duration) { c.lockWait = d }

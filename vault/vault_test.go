@@ -296,7 +296,7 @@ func TestStrictFormat(t *testing.T) {
 		{"no profiles", `{"version":1,"sessionKey":"` + key + `"}`, "no profiles"},
 		{"bad session key", `{"version":1,"sessionKey":"nope","profiles":{}}`, "sessionKey"},
 		{"bad environment", `{"version":1,"sessionKey":"` + key + `","profiles":{"a":` + strings.Replace(prof, "sandbox", "staging", 1) + `}}`, "environment"},
-		{"bad orgId", `{"version":1,"sessionKey":"` + key + `","profiles":{"a":` + strings.Replace(prof, "00801X", "12345", 1) + `}}`, "orgId"},
+		{"bad orgId", `{"version":1,"sessionKey":"` + key + `","profiles":{"a":` + strings.Replace(prof, "00801X", "008 01X", 1) + `}}`, "orgId"},
 		{"missing password", `{"version":1,"sessionKey":"` + key + `","profiles":{"a":` + strings.Replace(prof, `"password":"p",`, "", 1) + `}}`, "password is required"},
 		{"bad profile name", `{"version":1,"sessionKey":"` + key + `","profiles":{"../x":` + prof + `}}`, "profile name"},
 		{"trailing data", `{"version":1,"sessionKey":"` + key + `","profiles":{}} {}`, "trailing"},
@@ -338,7 +338,7 @@ func TestSetProfileValidation(t *testing.T) {
 		{"bad name", "a/b", func(*Profile) {}, []string{"profile name"}},
 		{"empty name", "", func(*Profile) {}, []string{"profile name"}},
 		{"missing devKey and password", "p", func(p *Profile) { p.DevKey, p.Password = secret.Secret{}, secret.Secret{} }, []string{"devKey is required", "password is required"}},
-		{"orgId prefix", "p", func(p *Profile) { p.OrgID = "0091ABC" }, []string{"start with 008"}},
+		{"orgId with a space", "p", func(p *Profile) { p.OrgID = "00801 ABC" }, []string{`orgId "00801 ABC" has a space`}},
 		{"environment", "p", func(p *Profile) { p.Environment = "prod" }, []string{`environment "prod"`}},
 		{"newline in password", "p", func(p *Profile) { p.Password = secret.New("pw\n") }, []string{"password has leading/trailing spaces or a line break"}},
 	}

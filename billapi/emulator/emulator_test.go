@@ -249,7 +249,7 @@ func TestEntityShapes(t *testing.T) {
 		want   map[string]any
 	}{
 		{"contact", contact, "cpu", 13, map[string]any{"entity": "CustomerContact", "lastName": nil, "timezoneId": nil, "customerId": cust, "isActive": "1"}},
-		{"bank account", bank, "cba", 19, map[string]any{"entity": "CustomerBankAccount", "accountNumber": "******7890", "routingNumber": "021000021", "nickname": nil, "isSavings": "false", "isPrivate": false, "status": "0", "rndDepExpireDate": nil}},
+		{"bank account", bank, "cba", 19, map[string]any{"entity": "CustomerBankAccount", "accountNumber": "******7890", "routingNumber": "021000021", "nickname": nil, "isSavings": false, "isPersonalAcct": false, "isPrivate": false, "status": "0", "rndDepExpireDate": nil}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -365,8 +365,8 @@ func TestInputErrors(t *testing.T) {
 		{"bank without customer", cb, obj{"obj": bankObj(obj{"customerId": nil}), "agreedWithTOS": true}, "BDC_1117"},
 		{"bank routing 5 digits", cb, obj{"obj": bankObj(obj{"routingNumber": "12345"}), "agreedWithTOS": true}, "BDC_1119"},
 		{"bank account letters", cb, obj{"obj": bankObj(obj{"accountNumber": "12ab5678"}), "agreedWithTOS": true}, "BDC_1119"},
-		{"bank isSavings bool", cb, obj{"obj": bankObj(obj{"isSavings": true}), "agreedWithTOS": true}, "BDC_1124"},
-		{"bank isSavings maybe", cb, obj{"obj": bankObj(obj{"isSavings": "maybe"}), "agreedWithTOS": true}, "BDC_1119"},
+		{"bank isSavings string", cb, obj{"obj": bankObj(obj{"isSavings": "true"}), "agreedWithTOS": true}, "BDC_1124"},
+		{"bank isPersonalAcct maybe", cb, obj{"obj": bankObj(obj{"isPersonalAcct": "maybe"}), "agreedWithTOS": true}, "BDC_1124"},
 		{"bank unknown customer", cb, obj{"obj": bankObj(obj{"customerId": "0cu0000000000000zzzz"}), "agreedWithTOS": true}, "BDC_1119"},
 
 		{"read without id", "/Crud/Read/Customer.json", obj{}, "BDC_1108"},
@@ -540,11 +540,11 @@ func TestBankAccounts(t *testing.T) {
 	mk := func(acct string) envelope {
 		return h.call("/Crud/Create/CustomerBankAccount.json", obj{"agreedWithTOS": true, "obj": obj{
 			"entity": "CustomerBankAccount", "customerId": cust, "nameOnAccount": "Bank Co",
-			"routingNumber": "021000021", "accountNumber": acct, "isSavings": "true",
+			"routingNumber": "021000021", "accountNumber": acct, "isSavings": true,
 		}})
 	}
 	first := mk("9876543210").object(t)
-	if first["accountNumber"] != "******3210" || first["isSavings"] != "true" {
+	if first["accountNumber"] != "******3210" || first["isSavings"] != true {
 		t.Fatalf("create: %v", first)
 	}
 	if c := h.call("/Crud/Read/Customer.json", obj{"id": cust}).object(t); c["hasBankAccount"] != true {

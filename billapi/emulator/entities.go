@@ -5,7 +5,7 @@ import (
 )
 
 // This file describes the three entities as BILL's v2 reference lists them
-// (../shared/reference/bill-v2/ar-customer-management.openapi.json): every
+// (the facts are kept in ../testdata/wire-schemas.json): every
 // response field in response order, its JSON type, enum values, whether it
 // is read-only (absent from the Create/Update request schemas), filterable
 // ("You can filter with this field") and required.
@@ -79,10 +79,7 @@ const (
 	inactive = "2"
 )
 
-var (
-	enumActive = []string{active, inactive}
-	enumTF     = []string{"true", "false"}
-)
+var enumActive = []string{active, inactive}
 
 // commonHead is the five fields every entity starts with.
 func commonHead() []fieldDef {
@@ -154,8 +151,11 @@ func bankAccountDef() *entityDef {
 		fieldDef{name: "routingNumber", reqCreate: true, check: checkRouting},
 		fieldDef{name: "accountNumber", reqCreate: true, check: checkAccountNumber, secret: true},
 		fieldDef{name: "isLockedByOrg", typ: tBool, def: false},
-		fieldDef{name: "isSavings", enum: enumTF, def: "false"},
-		fieldDef{name: "isPersonalAcct", enum: enumTF, def: "false"},
+		// Booleans on the wire, as BILL answers them (its support article,
+		// its Java client and a 2024 sandbox capture); the OpenAPI
+		// transcription's "string" is wrong.
+		fieldDef{name: "isSavings", typ: tBool, def: false},
+		fieldDef{name: "isPersonalAcct", typ: tBool, def: false},
 		fieldDef{name: "isWrittenAuth", typ: tBool, def: false},
 		fieldDef{name: "isPrivate", typ: tBool, def: false},
 		str("phone"),

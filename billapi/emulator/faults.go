@@ -107,3 +107,35 @@ func ParseFaults(spec string) (FaultSpec, error) {
 	}
 	return fs, nil
 }
+
+// SetFaults replaces the fault spec; the random source continues.
+func (e *Emulator) SetFaults(f FaultSpec) {
+	e.faultMu.Lock()
+	e.faults = f
+	e.faultMu.Unlock()
+}
+
+// drawFault draws one fault for an API call: "" for none. While faults are
+// on, every call draws from the seeded source, so a seed and a call order
+// repeat the faults.
+func (e *Emulator) drawFault(login bool) FaultKind {
+	e.faultMu.Lock()
+	defer e.faultMu.Unlock()
+	if !e.faults.Enabled() {
+		return ""
+	}
+	if e.faultRNG.Float64() >= e.faults.P {
+		return ""
+	}
+	k := e.faults.Kinds[e.faultRNG.IntN(len(e.faults.Kinds))]
+	if login && k == FaultSession {
+		return ""
+	}
+	return k
+}
+
+func (e *Emulator) countFault(k FaultKind) {
+	e.mu.Lock()
+	e.stats.Faults[string(k)]++
+	e.mu.Unlock()
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -16,23 +15,23 @@ import (
 	"github.com/bill-mcp/bill-mcp/billapi/emulator"
 )
 
-// referenceDir holds BILL's OpenAPI transcriptions. CI checks the repo out
-// with shared/ beside it, so the same relative path works there.
-const referenceDir = "../../../shared/reference/bill-v2"
+// wireSchemas is the project's record of BILL's request and response
+// shapes (field names, types, required lists, enums); see its "about".
+const wireSchemas = "../testdata/wire-schemas.json"
 
 // openAPIValidator validates emulator answers against the response schemas
-// of the OpenAPI files.
+// of wireSchemas.
 //
 // What the test relaxes or adds, and why:
-//   - Every "type" under response_data becomes [T, "null"]: the files do not
-//     mark nullable fields, but BILL answers null for unset optional strings
-//     (seed 001), and so must the emulator.
+//   - Every "type" under response_data becomes [T, "null"]: the schemas do
+//     not mark nullable fields, but BILL answers null for unset optional
+//     strings (seed 001), and so must the emulator.
 //   - Error answers are checked against ErrorResponse with error_code and
-//     error_message required, not against the operation's schema: the files
-//     describe only the success shape (a List's response_data is an array,
-//     an error's is an object).
+//     error_message required, not against the operation's schema: the
+//     schemas describe only the success shape (a List's response_data is an
+//     array, an error's is an object).
 //   - Added: unevaluatedProperties:false on every object under response_data,
-//     so the emulator cannot answer a field the reference does not list, and
+//     so the emulator cannot answer a field the schemas do not list, and
 //     (in Go, below) every listed field must be present, as in BILL's answers.
 type openAPIValidator struct {
 	byPath map[string]*jsonschema.Schema // "/Crud/Create/Customer.json" -> response schema
@@ -40,13 +39,11 @@ type openAPIValidator struct {
 	fields map[string][]string // entity name -> its response fields
 }
 
-func loadJSON(t *testing.T, name string) map[string]any {
+func loadJSON(t *testing.T, p string) map[string]any {
 	t.Helper()
-	p := filepath.Join(referenceDir, name)
 	f, err := os.Open(p)
 	if err != nil {
-		abs, _ := filepath.Abs(p)
-		t.Fatalf("BILL's OpenAPI reference is missing: %v (looked for %s; check out the shared/ directory beside the repo)", err, abs)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	doc, err := jsonschema.UnmarshalJSON(f)
@@ -83,58 +80,48 @@ func newOpenAPIValidator(t *testing.T) *openAPIValidator {
 	v := &openAPIValidator{byPath: map[string]*jsonschema.Schema{}, fields: map[string][]string{}}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
-	docs := map[string]map[string]any{
-		"mem://ar.json":   loadJSON(t, "ar-customer-management.openapi.json"),
-		"mem://auth.json": loadJSON(t, "authentication.openapi.json"),
-	}
-	for name, doc := range docs {
-		schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
-		relax(schemas, false)
-		if name == "mem://ar.json" {
-			schemas["TestErrorEnvelope"] = map[string]any{
-				"type":     "object",
-				"required": []any{"response_status", "response_message", "response_data"},
+	doc := loadJSON(t, wireSchemas)
+	schemas := doc["schemas"].(map[string]any)
+	relax(schemas, false)
+	schemas["TestErrorEnvelope"] = map[string]any{
+		"type":     "object",
+		"required": []any{"response_status", "response_message", "response_data"},
+		"properties": map[string]any{
+			"response_status":  map[string]any{"const": json.Number("1")},
+			"response_message": map[string]any{"const": "Error"},
+			"response_data": map[string]any{
+				"type":                  "object",
+				"allOf":                 []any{map[string]any{"$ref": "#/schemas/ErrorResponse"}},
+				"required":              []any{"error_code", "error_message"},
+				"unevaluatedProperties": false,
 				"properties": map[string]any{
-					"response_status":  map[string]any{"const": json.Number("1")},
-					"response_message": map[string]any{"const": "Error"},
-					"response_data": map[string]any{
-						"type":                  "object",
-						"allOf":                 []any{map[string]any{"$ref": "#/components/schemas/ErrorResponse"}},
-						"required":              []any{"error_code", "error_message"},
-						"unevaluatedProperties": false,
-						"properties": map[string]any{
-							"error_code": map[string]any{"type": "string", "pattern": "^BDC_[0-9]{4}$"},
-						},
-					},
+					"error_code": map[string]any{"type": "string", "pattern": "^BDC_[0-9]{4}$"},
 				},
-				"additionalProperties": false,
-			}
-			for entity, schema := range map[string]string{"Customer": "CreateCustomerResponse", "CustomerContact": "CreateCustomerContactResponse", "CustomerBankAccount": "CreateCustomerBankAccountResponse"} {
-				props := schemas[schema].(map[string]any)["properties"].(map[string]any)["response_data"].(map[string]any)["properties"].(map[string]any)
-				for k := range props {
-					v.fields[entity] = append(v.fields[entity], k)
-				}
-				slices.Sort(v.fields[entity])
-			}
+			},
+		},
+		"additionalProperties": false,
+	}
+	for entity, schema := range map[string]string{"Customer": "CreateCustomerResponse", "CustomerContact": "CreateCustomerContactResponse", "CustomerBankAccount": "CreateCustomerBankAccountResponse"} {
+		props := schemas[schema].(map[string]any)["properties"].(map[string]any)["response_data"].(map[string]any)["properties"].(map[string]any)
+		for k := range props {
+			v.fields[entity] = append(v.fields[entity], k)
 		}
-		if err := c.AddResource(name, map[string]any{"components": doc["components"]}); err != nil {
-			t.Fatal(err)
+		slices.Sort(v.fields[entity])
+	}
+	const url = "mem://wire-schemas.json"
+	if err := c.AddResource(url, map[string]any{"schemas": schemas}); err != nil {
+		t.Fatal(err)
+	}
+	for op, e := range doc["operations"].(map[string]any) {
+		name := e.(map[string]any)["response"].(string)
+		sch, err := c.Compile(url + "#/schemas/" + name)
+		if err != nil {
+			t.Fatalf("compile %s: %v", name, err)
 		}
-		for path, item := range doc["paths"].(map[string]any) {
-			post, ok := item.(map[string]any)["post"].(map[string]any)
-			if !ok {
-				continue
-			}
-			ref := post["responses"].(map[string]any)["200"].(map[string]any)["content"].(map[string]any)["application/json"].(map[string]any)["schema"].(map[string]any)["$ref"].(string)
-			sch, err := c.Compile(name + ref)
-			if err != nil {
-				t.Fatalf("compile %s: %v", ref, err)
-			}
-			v.byPath[path] = sch
-		}
+		v.byPath["/"+op+".json"] = sch
 	}
 	var err error
-	if v.errors, err = c.Compile("mem://ar.json#/components/schemas/TestErrorEnvelope"); err != nil {
+	if v.errors, err = c.Compile(url + "#/schemas/TestErrorEnvelope"); err != nil {
 		t.Fatal(err)
 	}
 	return v
@@ -283,7 +270,7 @@ func TestResponsesMatchOpenAPISchemas(t *testing.T) {
 		}
 	}
 	if ours != 27 {
-		t.Fatalf("found %d operations in the reference, want 24 + Login, GetSessionInfo, Logout", ours)
+		t.Fatalf("found %d operations in %s, want 24 + Login, GetSessionInfo, Logout", ours, wireSchemas)
 	}
 	h := newHarness(t, emulator.Config{})
 	schemaScenario(t, h)

@@ -1,6 +1,6 @@
 // Command bill-mcp is an MCP server that lets AI agents manage BILL
 // accounts-receivable customers, contacts and bank accounts, holding the
-// credentials itself. Subcommands: serve, emulator, vault, tools, version.
+// credentials itself. `bill-mcp --help` lists its commands (see cli.go).
 package main
 
 import (
@@ -25,21 +25,6 @@ type stdio struct {
 // errUsage marks a command-line mistake; main exits 2 for it.
 var errUsage = errors.New("usage error")
 
-const usage = `bill-mcp: an MCP server for BILL customers, contacts and bank accounts
-
-Usage:
-  bill-mcp serve     [--transport stdio|sse|http] [--addr 127.0.0.1:8808]
-                     [--profile NAME | --credentials env] [--emulator] [--base-url URL]
-                     [--read-only] [--toolsets customers,contacts,bank_accounts|all]
-                     [--max-in-flight 1..3] [--log-format json|console] [--log-level LEVEL]
-  bill-mcp emulator  [--addr 127.0.0.1:8809] [--latency DUR] [--faults SPEC] [--seed N]
-                     [--session-idle DUR] [--hourly-limit N] [--login-limit N]
-                     [--user U] [--password-file F] [--org-id O] [--dev-key K]
-  bill-mcp vault     init | set PROFILE | get PROFILE | list | rm PROFILE | status | token
-  bill-mcp tools     [--json]
-  bill-mcp version
-`
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv})
@@ -50,26 +35,21 @@ func main() {
 // run dispatches a subcommand and turns its error into an exit code.
 func run(ctx context.Context, args []string, s stdio) int {
 	if len(args) == 0 {
-		fmt.Fprint(s.Err, usage)
+		fmt.Fprint(s.Err, usage())
 		return 2
 	}
-	var err error
-	switch args[0] {
-	case "serve":
-		err = runServe(ctx, args[1:], s)
-	case "emulator":
-		err = runEmulator(ctx, args[1:], s)
-	case "vault":
-		err = runVault(ctx, args[1:], s)
-	case "tools":
-		err = runTools(ctx, args[1:], s)
-	case "version", "--version", "-v":
-		fmt.Fprintln(s.Out, "bill-mcp", version)
-	case "help", "--help", "-h":
-		fmt.Fprint(s.Out, usage)
-	default:
-		fmt.Fprintf(s.Err, "bill-mcp: unknown command %q\n\n%s", args[0], usage)
+	if isHelp(args[0]) {
+		fmt.Fprint(s.Out, usage())
+		return 0
+	}
+	c := lookup(commands(), args[0])
+	if c == nil {
+		fmt.Fprintf(s.Err, "bill-mcp: unknown command %q\n\n%s", args[0], usage())
 		return 2
+	}
+	err := c.run(ctx, args[1:], s)
+	if errors.Is(err, errHelpShown) {
+		return 0
 	}
 	switch {
 	case err == nil:

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 
@@ -23,6 +21,13 @@ import (
 	"github.com/bill-mcp/bill-mcp/tools"
 )
 
+// serveDetails ends `bill-mcp serve --help`.
+const serveDetails = `Credentials: --profile NAME from the vault, or --credentials env; secrets are
+never flags. With --emulator no credentials are needed. Logs go to stderr; on
+stdio, stdout carries only MCP frames. HTTP and SSE require
+Authorization: Bearer <token> (bill-mcp vault token; BILL_MCP_TOKEN_FILE).
+`
+
 // serveFlags are serve's command line.
 type serveFlags struct {
 	transport   string
@@ -32,33 +37,35 @@ type serveFlags struct {
 	emulator    bool
 	baseURL     string
 	readOnly    bool
+	toolsetsArg string // --toolsets as given
 	toolsets    []string
 	maxInFlight int
 	logFormat   string
 	logLevel    string
 }
 
+// flagSet defines serve's flags, bound to f: parsing and help both use it.
+func (f *serveFlags) flagSet() *flag.FlagSet {
+	fs := newFlagSet("serve")
+	fs.StringVar(&f.transport, "transport", server.TransportStdio, "how clients connect: `stdio|sse|http`")
+	fs.StringVar(&f.addr, "addr", server.DefaultAddr, "`ADDR` the sse and http transports listen on")
+	fs.StringVar(&f.profile, "profile", "", "vault profile `NAME` (default $BILL_MCP_PROFILE, else default)")
+	fs.StringVar(&f.credentials, "credentials", "", "`env` reads BILL_DEV_KEY, BILL_USERNAME, BILL_PASSWORD, BILL_ORG_ID, BILL_ENV instead of the vault")
+	fs.BoolVar(&f.emulator, "emulator", false, "serve against an in-process emulator with its demo identity (not BILL)")
+	fs.StringVar(&f.baseURL, "base-url", "", "BILL v2 base `URL` override, e.g. an emulator or a proxy (default $BILL_BASE_URL)")
+	fs.BoolVar(&f.readOnly, "read-only", false, "offer and allow only tools that read")
+	fs.StringVar(&f.toolsetsArg, "toolsets", "all", "the toolsets offered, `customers,contacts,bank_accounts|all` (comma-separated)")
+	fs.IntVar(&f.maxInFlight, "max-in-flight", 1, "BILL requests in flight at once: `1..3`")
+	fs.StringVar(&f.logFormat, "log-format", "json", "format of the log lines on stderr: `json|console`")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: trace, debug, info, warn or error")
+	return fs
+}
+
 func parseServeFlags(args []string, s stdio) (serveFlags, error) {
 	var f serveFlags
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&f.transport, "transport", server.TransportStdio, "stdio, sse or http")
-	fs.StringVar(&f.addr, "addr", server.DefaultAddr, "listen address of the sse and http transports")
-	fs.StringVar(&f.profile, "profile", "", "vault profile (default $BILL_MCP_PROFILE, else default)")
-	fs.StringVar(&f.credentials, "credentials", "", "env: read BILL_DEV_KEY, BILL_USERNAME, BILL_PASSWORD, BILL_ORG_ID, BILL_ENV")
-	fs.BoolVar(&f.emulator, "emulator", false, "serve against an in-process emulator with its demo identity")
-	fs.StringVar(&f.baseURL, "base-url", "", "BILL v2 base URL override (default $BILL_BASE_URL)")
-	fs.BoolVar(&f.readOnly, "read-only", false, "offer and allow only tools that read")
-	toolsets := fs.String("toolsets", "all", "comma-separated toolsets: customers, contacts, bank_accounts, or all")
-	fs.IntVar(&f.maxInFlight, "max-in-flight", 1, "BILL requests in flight at once, 1..3")
-	fs.StringVar(&f.logFormat, "log-format", "json", "json or console (logs go to stderr)")
-	fs.StringVar(&f.logLevel, "log-level", "info", "trace, debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(s.Out, usage)
-			return f, flag.ErrHelp
-		}
-		return f, fmt.Errorf("%v: %w", err, errUsage)
+	fs := f.flagSet()
+	if err := parseFlags(fs, args, s, "serve"); err != nil {
+		return f, err
 	}
 	if fs.NArg() > 0 {
 		return f, fmt.Errorf("unexpected argument %q (serve takes only flags): %w", fs.Arg(0), errUsage)
@@ -88,7 +95,7 @@ func parseServeFlags(args []string, s stdio) (serveFlags, error) {
 	if _, err := zerolog.ParseLevel(strings.ToLower(f.logLevel)); err != nil || f.logLevel == "" {
 		return f, fmt.Errorf("--log-level %q: use trace, debug, info, warn or error: %w", f.logLevel, errUsage)
 	}
-	sets, err := tools.ParseToolsets(*toolsets)
+	sets, err := tools.ParseToolsets(f.toolsetsArg)
 	if err != nil {
 		return f, fmt.Errorf("--toolsets: %v: %w", err, errUsage)
 	}
@@ -99,9 +106,6 @@ func parseServeFlags(args []string, s stdio) (serveFlags, error) {
 // runServe runs the MCP server until ctx ends (or, on stdio, stdin closes).
 func runServe(ctx context.Context, args []string, s stdio) error {
 	f, err := parseServeFlags(args, s)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
 	if err != nil {
 		return err
 	}

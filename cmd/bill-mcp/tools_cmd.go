@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,36 +10,43 @@ import (
 	"github.com/bill-mcp/bill-mcp/tools"
 )
 
+// toolsFlags are the tools command's flags.
+type toolsFlags struct {
+	json, markdown bool
+}
+
+// flagSet defines the tools command's flags, bound to f.
+func (f *toolsFlags) flagSet() *flag.FlagSet {
+	fs := newFlagSet("tools")
+	fs.BoolVar(&f.json, "json", false, "print the whole catalogue as JSON: names, descriptions, schemas, hints")
+	fs.BoolVar(&f.markdown, "markdown", false, "print the markdown table README.md holds between its tools markers")
+	return fs
+}
+
 // runTools prints the tool catalogue (no credentials needed): a plain
 // table by default, JSON with --json, or with --markdown exactly the table
 // README.md holds between <!-- tools:begin --> and <!-- tools:end -->.
 func runTools(_ context.Context, args []string, s stdio) error {
-	fs := flag.NewFlagSet("tools", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	asJSON := fs.Bool("json", false, "print JSON")
-	asMarkdown := fs.Bool("markdown", false, "print the README's markdown table")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(s.Out, usage)
-			return nil
-		}
-		return fmt.Errorf("%v: %w", err, errUsage)
+	var f toolsFlags
+	fs := f.flagSet()
+	if err := parseFlags(fs, args, s, "tools"); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (tools takes --json or --markdown): %w", fs.Arg(0), errUsage)
 	}
-	if *asJSON && *asMarkdown {
+	if f.json && f.markdown {
 		return fmt.Errorf("choose one of --json and --markdown: %w", errUsage)
 	}
 	switch {
-	case *asJSON:
+	case f.json:
 		raw, err := tools.CatalogueJSON()
 		if err != nil {
 			return err
 		}
 		_, err = s.Out.Write(raw)
 		return err
-	case *asMarkdown:
+	case f.markdown:
 		md, err := tools.CatalogueMarkdown()
 		if err != nil {
 			return err

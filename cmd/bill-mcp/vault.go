@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/term"
@@ -19,24 +20,42 @@ import (
 	"github.com/bill-mcp/bill-mcp/vault"
 )
 
-const vaultUsage = `Usage:
-  bill-mcp vault init                  create the vault (refuses to replace one)
-  bill-mcp vault set PROFILE [--user U] [--org-id O] [--env sandbox|production]
-                                       add or change a profile; secrets come from a
-                                       hidden prompt, or from stdin as KEY=VALUE lines:
-                                         devKey=...  userName=...  password=...
-                                         orgId=...   environment=sandbox|production
-                                       fields not given keep their current value
-  bill-mcp vault get PROFILE           show a profile, secrets masked
-  bill-mcp vault list                  list profiles
-  bill-mcp vault rm PROFILE            delete a profile and its cached session
-  bill-mcp vault status                key source, paths, permissions, counts
-  bill-mcp vault token                 make the HTTP bearer token, store it, print it once
-
-The vault is in $BILL_MCP_VAULT_DIR, else your config directory under bill-mcp.
+// vaultDetails ends `bill-mcp vault --help`.
+const vaultDetails = `The vault is in $BILL_MCP_VAULT_DIR, else your config directory under bill-mcp.
 Its key: the file named by $BILL_MCP_VAULT_PASSPHRASE_FILE, else
 $BILL_MCP_VAULT_PASSPHRASE, else a key in the OS keyring.
 `
+
+// vaultCommands are the vault command's subcommands; runVaultWith
+// dispatches on their names.
+func vaultCommands() []*command {
+	return []*command{
+		{name: "init", summary: "Create the vault (refuses to replace an existing one)."},
+		{
+			name: "set", args: "PROFILE",
+			summary: "Add or change a profile; fields not given keep their current value.",
+			details: `Secrets come from a hidden prompt, or from stdin as KEY=VALUE lines:
+  devKey=...  userName=...  password=...  orgId=...  environment=sandbox|production
+Secrets are never taken as flags.
+`,
+			flagSet: vaultSetFlagSet,
+		},
+		{name: "get", args: "PROFILE", summary: "Show a profile, secrets masked."},
+		{name: "list", aliases: []string{"ls"}, summary: "List the profiles."},
+		{name: "rm", aliases: []string{"remove"}, args: "PROFILE", summary: "Delete a profile and its cached session."},
+		{name: "status", summary: "Key source, paths, permissions, counts; never a secret."},
+		{name: "token", summary: "Make the HTTP bearer token, store it, print it once."},
+	}
+}
+
+// vaultSetFlagSet defines `vault set`'s flags: only the non-secret fields.
+func vaultSetFlagSet() *flag.FlagSet {
+	fl := newFlagSet("vault set")
+	fl.String("user", "", "BILL userName `U` (the login email)")
+	fl.String("org-id", "", "BILL orgId `O` (begins with 008)")
+	fl.String("env", "", "BILL environment: `sandbox|production`")
+	return fl
+}
 
 // stdinFields are the KEY=VALUE names `vault set` reads, in prompt order.
 var stdinFields = []string{"devKey", "userName", "password", "orgId", "environment"}
@@ -52,40 +71,47 @@ func runVault(ctx context.Context, args []string, s stdio) error {
 // runVaultWith is runVault with the vault's options exposed for tests.
 func runVaultWith(ctx context.Context, args []string, s stdio, o vault.Options) error {
 	if len(args) == 0 {
-		fmt.Fprint(s.Err, vaultUsage)
+		fmt.Fprint(s.Err, commandHelp("vault"))
 		return fmt.Errorf("missing vault command: %w", errUsage)
 	}
 	if o.Getenv == nil {
 		o.Getenv = s.Getenv
 	}
 	cmd, rest := args[0], args[1:]
-	if cmd == "help" || cmd == "-h" || cmd == "--help" {
-		fmt.Fprint(s.Out, vaultUsage)
+	if isHelp(cmd) {
+		fmt.Fprint(s.Out, commandHelp("vault"))
+		return nil
+	}
+	sub := lookup(vaultCommands(), cmd)
+	if sub == nil {
+		fmt.Fprint(s.Err, commandHelp("vault"))
+		return fmt.Errorf("unknown vault command %q: %w", cmd, errUsage)
+	}
+	if slices.ContainsFunc(rest, func(a string) bool { return a == "-h" || a == "--help" || a == "-help" }) {
+		fmt.Fprint(s.Out, commandHelp("vault", sub.name))
 		return nil
 	}
 	v, err := vault.Open(o)
 	if err != nil {
 		return err
 	}
-	switch cmd {
+	switch sub.name {
 	case "init":
 		return vaultInit(ctx, v, rest, s)
 	case "set":
 		return vaultSet(ctx, v, rest, s)
 	case "get":
 		return vaultGet(ctx, v, rest, s)
-	case "list", "ls":
+	case "list":
 		return vaultList(ctx, v, rest, s)
-	case "rm", "remove":
+	case "rm":
 		return vaultRemove(ctx, v, rest, s)
 	case "status":
 		return vaultStatus(ctx, v, rest, s)
 	case "token":
 		return vaultToken(ctx, v, rest, s)
-	default:
-		fmt.Fprint(s.Err, vaultUsage)
-		return fmt.Errorf("unknown vault command %q: %w", cmd, errUsage)
 	}
+	return fmt.Errorf("vault %s: no handler (a bug in bill-mcp)", sub.name)
 }
 
 // noArgs rejects arguments to commands that take none.
@@ -131,22 +157,14 @@ func vaultInit(ctx context.Context, v *vault.Vault, args []string, s stdio) erro
 type setInput map[string]*string
 
 func vaultSet(ctx context.Context, v *vault.Vault, args []string, s stdio) error {
-	fl := flag.NewFlagSet("vault set", flag.ContinueOnError)
-	fl.SetOutput(io.Discard) // the returned error says it all
-	// Only non-secret fields have flags; flag name -> profile field.
-	flagFields := map[string]string{"user": "userName", "org-id": "orgId", "env": "environment"}
-	fl.String("user", "", "BILL userName (login email)")
-	fl.String("org-id", "", "BILL orgId (starts with 008)")
-	fl.String("env", "", "sandbox or production")
-	fl.Usage = func() {}
+	fl := vaultSetFlagSet()
+	// flag name -> profile field
+	fields := map[string]string{"user": "userName", "org-id": "orgId", "env": "environment"}
 	var name string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, args = args[0], args[1:]
 	}
-	if err := fl.Parse(args); errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(s.Out, vaultUsage)
-		return nil
-	} else if err != nil {
+	if err := fl.Parse(args); err != nil {
 		return fmt.Errorf("%w (secrets are never taken as flags: give devKey and password on stdin or at the prompt): %w", err, errUsage)
 	}
 	if name == "" && fl.NArg() > 0 {
@@ -165,7 +183,7 @@ func vaultSet(ctx context.Context, v *vault.Vault, args []string, s stdio) error
 	flags := setInput{}
 	fl.Visit(func(f *flag.Flag) {
 		val := f.Value.String()
-		flags[flagFields[f.Name]] = &val
+		flags[fields[f.Name]] = &val
 	})
 
 	var in setInput
@@ -210,7 +228,23 @@ func vaultSet(ctx context.Context, v *vault.Vault, args []string, s stdio) error
 		verb = "created"
 	}
 	fmt.Fprintf(s.Out, "%s profile %s (%s, orgId %s)\n", verb, name, p.Environment, p.OrgID)
+	if in["orgId"] != nil {
+		if w := orgIDWarning(p.OrgID); w != "" {
+			fmt.Fprintf(s.Err, "warning: %s; fix it with: bill-mcp vault set %s --org-id ORGID\n", w, name)
+		}
+	}
 	return nil
+}
+
+// orgIDWarning says why id does not look like a BILL organization ID, or
+// "" when it does. An orgId is not a secret, so the warning quotes it.
+func orgIDWarning(id string) string {
+	if strings.HasPrefix(id, vault.OrgIDPrefix) {
+		return ""
+	}
+	return fmt.Sprintf("orgId %q does not look like a BILL organization ID, which begins with %s "+
+		"(find it in BILL under Settings > Sync & Integrations, or in the API login details next to the devKey); BILL refuses a login with the wrong one. "+
+		"The profile is saved as given", id, vault.OrgIDPrefix)
 }
 
 // currentProfile reads the profile if it exists.

@@ -178,3 +178,44 @@ func TestVaultCLIHeadless(t *testing.T) {
 		t.Errorf("status:\n%s", status)
 	}
 }
+
+// TestVaultSetWarnsOnOrgID: `vault set` saves the profile but warns on
+// stderr when the orgId given does not begin with 008, as BILL's do; an
+// unchanged orgId is not warned about again.
+func TestVaultSetWarnsOnOrgID(t *testing.T) {
+	tests := []struct {
+		name  string
+		stdin string
+		args  []string
+		warn  bool
+	}{
+		{"BILL-shaped by flag", "", []string{"--org-id", "00801ABCDEF"}, false},
+		{"BILL-shaped on stdin, spaces trimmed", "orgId=  00802XYZ \n", nil, false},
+		{"user id by flag", "", []string{"--org-id", "usr01ABCDEF"}, true},
+		{"number on stdin", "orgId=12345\n", nil, true},
+		{"not given: no warning", "", []string{"--env", "production"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newVaultCLI(t)
+			c.must("", "init")
+			// every profile starts with a BILL-shaped orgId
+			c.must("devKey="+cliDevKey+"\npassword="+cliPass+"\nuserName=ann@example.com\norgId=00801START\n", "set", "p")
+			out, errOut, err := c.run(tt.stdin, append([]string{"set", "p"}, tt.args...)...)
+			if err != nil {
+				t.Fatalf("set: %v", err)
+			}
+			if !strings.Contains(out, "updated profile p") {
+				t.Errorf("stdout %q", out)
+			}
+			warned := strings.Contains(errOut, "does not look like a BILL organization ID, which begins with 008")
+			if warned != tt.warn {
+				t.Errorf("warned = %v, want %v; stderr %q", warned, tt.warn, errOut)
+			}
+			if tt.warn && !strings.Contains(errOut, "bill-mcp vault set p --org-id") {
+				t.Errorf("the warning does not say how to fix it: %q", errOut)
+			}
+			noSecrets(t, "set", out, errOut)
+		})
+	}
+}

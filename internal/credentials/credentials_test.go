@@ -99,7 +99,7 @@ func TestResolve(t *testing.T) {
 		{"env, production", Options{Env: true}, with(fullEnv, EnvBILLEnv, "Production"), "environment", "00801ENV", billapi.ProductionBaseURL, true, nil, nil},
 		{"env, bad BILL_ENV", Options{Env: true}, with(fullEnv, EnvBILLEnv, "prod"), "", "", "", false, nil, []string{"BILL_ENV", "sandbox or production"}},
 		{"env, missing vars", Options{Env: true}, map[string]string{EnvDevKey: sentDevKey, EnvOrgID: "00801ENV"}, "", "", "", false, ErrMissingEnv, []string{"missing: BILL_USERNAME, BILL_PASSWORD"}},
-		{"env, bad org", Options{Env: true}, with(fullEnv, EnvOrgID, "123"), "", "", "", false, vault.ErrInvalidProfile, []string{"orgId"}},
+		{"env, bad org", Options{Env: true}, with(fullEnv, EnvOrgID, "008 123"), "", "", "", false, vault.ErrInvalidProfile, []string{"orgId"}},
 		{"env and profile", Options{Env: true, Profile: "live"}, fullEnv, "", "", "", false, nil, []string{"not both"}},
 		{"bad base URL", Options{Env: true, BaseURL: "ftp://x"}, fullEnv, "", "", "", false, nil, []string{"--base-url", "http(s)"}},
 		{"base URL with credentials", Options{Env: true}, with(fullEnv, EnvBaseURL, "https://u:p@h/api/v2"), "", "", "", false, nil, []string{EnvBaseURL}},

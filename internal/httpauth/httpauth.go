@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/bill-mcp/bill-mcp/internal/policy"
 	"github.com/bill-mcp/bill-mcp/secret"
 	"github.com/bill-mcp/bill-mcp/vault"
 )
@@ -91,20 +92,51 @@ func NewToken() (secret.Secret, error) {
 // closed. Neither the expected nor the presented token is ever logged or
 // echoed.
 func Middleware(token secret.Secret, next http.Handler) http.Handler {
-	want := sha256.Sum256([]byte(token.Reveal()))
-	zero := token.IsZero()
+	return Identify(token, nil, "", next)
+}
+
+// Agents finds the agent a bearer token belongs to (policy.Directory).
+type Agents interface {
+	ByToken(ctx context.Context, token secret.Secret) (name string, ok bool, err error)
+}
+
+// Identify is Middleware that also accepts the tokens of agents: the owner
+// token makes the request the owner's, an agent's token makes it that
+// agent's, anything else is answered 401. The identity (with transport and
+// the peer's address) travels in the request context, see
+// policy.IdentityFrom. agents may be nil (owner only); a zero owner token
+// lets no one in as the owner.
+func Identify(owner secret.Secret, agents Agents, transport string, next http.Handler) http.Handler {
+	want := sha256.Sum256([]byte(owner.Reveal()))
+	zero := owner.IsZero()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, present := bearerToken(r.Header.Get("Authorization"))
-		if zero || !present {
-			unauthorized(w, "", "this server requires an Authorization: Bearer token (see `bill-mcp vault token`)")
+		if !present || (zero && agents == nil) {
+			unauthorized(w, "", "this server requires an Authorization: Bearer token (see `bill-mcp vault token` or `bill-mcp agent add`)")
 			return
 		}
+		id := policy.Identity{Transport: transport, Remote: r.RemoteAddr}
 		sum := sha256.Sum256([]byte(got))
-		if subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+		switch {
+		case !zero && subtle.ConstantTimeCompare(sum[:], want[:]) == 1:
+		case agents != nil:
+			name, ok, err := agents.ByToken(r.Context(), secret.New(got))
+			if err != nil {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_ = json.NewEncoder(w).Encode(map[string]string{"error": "unavailable", "message": "the server cannot read its agents from the vault now"})
+				return
+			}
+			if !ok {
+				unauthorized(w, "invalid_token", "the bearer token is not valid for this server")
+				return
+			}
+			id.Agent = name
+		default:
 			unauthorized(w, "invalid_token", "the bearer token is not valid for this server")
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(policy.WithIdentity(r.Context(), id)))
 	})
 }
 

@@ -35,6 +35,7 @@ type callHooks struct {
 	log     zerolog.Logger
 	refused []string // write tools a read-only server refuses by name
 	explain *argExplainer
+	gv      *governor // policy and audit; set by New
 
 	mu     sync.Mutex
 	starts map[string]time.Time // by session and request id
@@ -50,6 +51,11 @@ func (h *callHooks) hooks() *mcpserver.Hooks {
 	hk.AddBeforeCallTool(h.before)
 	hk.AddAfterCallTool(h.after)
 	hk.AddOnError(h.onError)
+	hk.AddAfterListTools(func(ctx context.Context, id any, req *mcp.ListToolsRequest, res *mcp.ListToolsResult) {
+		if h.gv != nil {
+			h.gv.filterList(ctx, id, req, res)
+		}
+	})
 	return hk
 }
 
@@ -83,7 +89,14 @@ func (h *callHooks) after(ctx context.Context, id any, req *mcp.CallToolRequest,
 	d := h.elapsed(ctx, id)
 	outcome, code := OutcomeOK, ""
 	if res, ok := result.(*mcp.CallToolResult); ok && res.IsError {
+		validation := strings.HasPrefix(firstText(res), inputValidationPrefix)
 		outcome, code = h.classify(req, res)
+		if validation && h.gv != nil {
+			h.gv.invalidInput(ctx, req, res, code)
+			if leadingCode(firstText(res)) == CodePermissionDenied {
+				outcome, code = OutcomeRefused, CodePermissionDenied
+			}
+		}
 	}
 	h.line(req.Params.Name, d, outcome, code)
 }
@@ -97,6 +110,9 @@ func (h *callHooks) onError(ctx context.Context, id any, method mcp.MCPMethod, m
 		name = req.Params.Name
 	}
 	h.line(name, h.elapsed(ctx, id), OutcomeError, "JSONRPC")
+	if h.gv != nil {
+		h.gv.protocolError(ctx, name, "no such tool", "JSONRPC")
+	}
 }
 
 func (h *callHooks) line(tool string, d time.Duration, outcome, code string) {
@@ -117,7 +133,7 @@ func (h *callHooks) line(tool string, d time.Duration, outcome, code string) {
 
 // refuseWrites answers a tools/call of a write tool on a read-only server
 // with an error that says why, before anything else looks at the call.
-func (h *callHooks) refuseWrites(_ context.Context, _ any, message any) error {
+func (h *callHooks) refuseWrites(ctx context.Context, _ any, message any) error {
 	if len(h.refused) == 0 {
 		return nil
 	}
@@ -138,6 +154,9 @@ func (h *callHooks) refuseWrites(_ context.Context, _ any, message any) error {
 		return nil
 	}
 	h.line(m.Params.Name, 0, OutcomeRefused, tools.CodeReadOnly)
+	if h.gv != nil {
+		h.gv.protocolError(ctx, m.Params.Name, "read-only server", tools.CodeReadOnly)
+	}
 	return fmt.Errorf("%s: %w (started with --read-only): %s changes data and is not available. Use the get_* and list_* tools, or ask the user to restart bill-mcp without --read-only",
 		tools.CodeReadOnly, ErrReadOnly, m.Params.Name)
 }

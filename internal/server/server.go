@@ -37,6 +37,9 @@ type Options struct {
 	Emulator bool
 	// Logger receives one line per tool call. The zero value logs nothing.
 	Logger zerolog.Logger
+	// Governance sets agents, the audit trail and approvals; nil is the
+	// owner alone with no trail.
+	Governance *Governance
 	// Journal keeps the bulk tools' import journals; nil keeps them in
 	// this process's memory.
 	Journal *journal.Store
@@ -62,10 +65,16 @@ func New(o Options) (*mcpserver.MCPServer, error) {
 	for _, t := range selected {
 		schemas[t.Tool.Name] = t.Tool.RawInputSchema
 	}
+	gv, err := newGovernor(o.Governance, o.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
 	hooks := newCallHooks(o.Logger, refused, newArgExplainer(schemas))
+	hooks.gv = gv
 	s := mcpserver.NewMCPServer(Name, o.Version,
 		mcpserver.WithToolCapabilities(false),
 		mcpserver.WithRecovery(),
+		mcpserver.WithToolHandlerMiddleware(gv.middleware),
 		mcpserver.WithToolHandlerMiddleware(panicToResult(o.Logger)),
 		mcpserver.WithToolHandlerMiddleware(withJournal(o.Journal)),
 		mcpserver.WithInputSchemaValidation(),
@@ -74,6 +83,13 @@ func New(o Options) (*mcpserver.MCPServer, error) {
 		mcpserver.WithHooks(hooks.hooks()),
 	)
 	s.AddTools(selected...)
+	for _, t := range selected {
+		gv.handlers[t.Tool.Name] = t
+	}
+	gv.srv = s
+	if gv.enabled() {
+		s.AddTool(gv.runApprovedTool().Tool, gv.runApproved)
+	}
 	return s, nil
 }
 

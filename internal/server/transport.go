@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/bill-mcp/bill-mcp/internal/httpauth"
+	"github.com/bill-mcp/bill-mcp/internal/httpguard"
 	"github.com/bill-mcp/bill-mcp/internal/notify"
 	"github.com/bill-mcp/bill-mcp/secret"
 )
@@ -65,35 +66,95 @@ type HTTPOptions struct {
 	Logger zerolog.Logger
 	// Ready, if set, is called with the bound address once the listener is up.
 	Ready func(addr net.Addr)
+	// Agents, if set, lets agents in with their own bearer tokens.
+	Agents httpauth.Agents
+	// AllowedHosts are the names the Host header may carry;
+	// httpguard.DefaultHosts(Addr) when empty.
+	AllowedHosts []string
+	// MaxBody bounds a request body; httpguard.DefaultMaxBody when 0.
+	MaxBody int64
+	// SessionTTL expires an idle streamable HTTP session; DefaultSessionTTL when 0.
+	SessionTTL time.Duration
+	// MaxSessions caps streamable HTTP sessions (and open SSE streams);
+	// DefaultMaxSessions when 0.
+	MaxSessions int
 }
 
+// HTTP server timeouts. Streams (SSE, a streamable HTTP GET) lift the read
+// and write deadlines for themselves; every other request must be read
+// within readTimeout and answered within writeTimeout (the longest bulk
+// call fits).
+const (
+	readTimeout  = 2 * time.Minute
+	writeTimeout = 15 * time.Minute
+	idleTimeout  = 2 * time.Minute
+)
+
 // Handler returns the HTTP handler of a transport: mcp-go's streamable HTTP
-// or SSE server (with its localhost Host-header guard on) behind the bearer
-// token check.
+// or SSE server behind the bearer token check and the Host, Origin and body
+// guard, with the default limits.
 func Handler(s *mcpserver.MCPServer, transport string, token secret.Secret) (http.Handler, func(context.Context) error, error) {
+	return handler(s, HTTPOptions{Transport: transport, Token: token})
+}
+
+func handler(s *mcpserver.MCPServer, o HTTPOptions) (http.Handler, func(context.Context) error, error) {
 	mux := http.NewServeMux()
 	var shutdown func(context.Context) error
-	switch transport {
+	maxSessions := o.MaxSessions
+	if maxSessions <= 0 {
+		maxSessions = DefaultMaxSessions
+	}
+	switch o.Transport {
 	case TransportHTTP:
-		h := mcpserver.NewStreamableHTTPServer(s, mcpserver.WithEndpointPath(PathStreamable))
+		tracker := newSessionTracker(o.SessionTTL, maxSessions)
+		h := mcpserver.NewStreamableHTTPServer(s, mcpserver.WithEndpointPath(PathStreamable),
+			mcpserver.WithSessionIdManager(tracker), mcpserver.WithSessionIdleTTL(tracker.ttl))
 		// Notifications go out on the POST's own response, ahead of its result.
-		mux.Handle(PathStreamable, notify.Streamable(h))
+		mux.Handle(PathStreamable, streams(notify.Streamable(h), nil))
 		shutdown = h.Shutdown
 	case TransportSSE:
 		h := mcpserver.NewSSEServer(s, mcpserver.WithSSEEndpoint(PathSSE), mcpserver.WithMessageEndpoint(PathMessage))
-		mux.Handle(PathSSE, h)
+		mux.Handle(PathSSE, streams(h, make(chan struct{}, maxSessions)))
 		mux.Handle(PathMessage, h)
 		shutdown = func(context.Context) error { h.CloseSessions(); return nil }
 	default:
-		return nil, nil, fmt.Errorf("transport %q: use stdio, sse or http", transport)
+		return nil, nil, fmt.Errorf("transport %q: use stdio, sse or http", o.Transport)
 	}
-	return httpauth.Middleware(token, mux), shutdown, nil
+	hosts := o.AllowedHosts
+	if len(hosts) == 0 {
+		hosts = httpguard.DefaultHosts(o.Addr)
+	}
+	auth := httpauth.Identify(o.Token, o.Agents, o.Transport, mux)
+	return httpguard.Handler(httpguard.Options{AllowedHosts: hosts, MaxBody: o.MaxBody}, auth), shutdown, nil
+}
+
+// streams lifts the server's read and write deadlines for a GET (an SSE
+// stream lives as long as its client) and, with slots, caps how many are
+// open at once (503 past it).
+func streams(next http.Handler, slots chan struct{}) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			if slots != nil {
+				select {
+				case slots <- struct{}{}:
+					defer func() { <-slots }()
+				default:
+					http.Error(w, "too many open sessions; try again later", http.StatusServiceUnavailable)
+					return
+				}
+			}
+			rc := http.NewResponseController(w)
+			_ = rc.SetReadDeadline(time.Time{})
+			_ = rc.SetWriteDeadline(time.Time{})
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // ServeHTTP serves the streamable HTTP or SSE transport until ctx ends,
 // then shuts down gracefully.
 func ServeHTTP(ctx context.Context, s *mcpserver.MCPServer, o HTTPOptions) error {
-	handler, closeSessions, err := Handler(s, o.Transport, o.Token)
+	h, closeSessions, err := handler(s, o)
 	if err != nil {
 		return err
 	}
@@ -107,8 +168,11 @@ func ServeHTTP(ctx context.Context, s *mcpserver.MCPServer, o HTTPOptions) error
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
 		ErrorLog:          log.New(zerologWriter{o.Logger}, "", 0),
 	}
 	if o.Ready != nil {

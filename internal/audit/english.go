@@ -1,0 +1,220 @@
+package audit
+
+import (
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// maxRefs bounds the records one line lists; Count says how many there were.
+const maxRefs = 10
+
+// idRE matches the ids of the objects bill-mcp touches: customers,
+// contacts and bank accounts. Nothing else is ever taken as an id.
+var idRE = regexp.MustCompile(`^(0cu|cpu|cba)[A-Za-z0-9]{17}$`)
+
+// SummarizeArgs names the arguments a call carried, never their values:
+// "name, email" or "customers[12], importKey".
+func SummarizeArgs(args map[string]any) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(args)) {
+		if a, ok := args[k].([]any); ok {
+			parts = append(parts, fmt.Sprintf("%s[%d]", k, len(a)))
+			continue
+		}
+		parts = append(parts, k)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Touched collects the records a call named or answered: ids of customers,
+// contacts and bank accounts, and the "name" beside them. It reads only
+// those keys, so an account number or a credential can never be collected.
+// It returns at most maxRefs refs and the total it found.
+func Touched(args map[string]any, result any) ([]Ref, int) {
+	var refs []Ref
+	add := func(r Ref) {
+		if r.ID == "" && r.Name == "" {
+			return
+		}
+		for i, have := range refs {
+			switch {
+			case r.ID != "" && have.ID == r.ID:
+				if have.Name == "" {
+					refs[i].Name = r.Name
+				}
+				return
+			case r.Name != "" && have.Name == r.Name && (have.ID == "" || r.ID == ""):
+				if have.ID == "" {
+					refs[i].ID = r.ID
+				}
+				return
+			}
+		}
+		refs = append(refs, r)
+	}
+	var walk func(v any, depth int)
+	walk = func(v any, depth int) {
+		x, ok := v.(map[string]any)
+		if !ok || depth > 3 {
+			return
+		}
+		own := Ref{}
+		if s, ok := x["id"].(string); ok && idRE.MatchString(s) {
+			own.ID = s
+		}
+		if n, ok := x["name"].(string); ok {
+			own.Name = truncate(n, 80)
+		}
+		var others []Ref
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			switch val := x[k].(type) {
+			case string:
+				if k != "id" && strings.HasSuffix(k, "Id") && idRE.MatchString(val) {
+					if own.ID == "" {
+						own.ID = val
+					} else {
+						others = append(others, Ref{ID: val})
+					}
+				}
+			case []any:
+				for _, e := range val {
+					if s, ok := e.(string); ok && strings.HasSuffix(k, "Ids") && idRE.MatchString(s) {
+						others = append(others, Ref{ID: s})
+					} else {
+						walk(e, depth+1)
+					}
+				}
+			case map[string]any:
+				walk(val, depth+1)
+			}
+		}
+		add(own)
+		for _, r := range others {
+			add(r)
+		}
+	}
+	walk(args, 0)
+	walk(result, 0)
+	n := len(refs)
+	if n > maxRefs {
+		refs = refs[:maxRefs]
+	}
+	return refs, n
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+var pastTense = map[string]string{
+	"create": "created", "update": "updated", "delete": "deleted", "undelete": "restored",
+	"get": "read", "list": "listed", "find": "searched", "upsert": "upserted", "onboard": "onboarded",
+}
+
+// nouns maps a tool's object to words (singular, plural).
+var nouns = []struct{ suffix, one, many string }{
+	{"customer_bank_accounts", "bank account", "bank accounts"},
+	{"customer_bank_account", "bank account", "bank accounts"},
+	{"customer_contacts", "contact", "contacts"},
+	{"customer_contact", "contact", "contacts"},
+	{"customers", "customer", "customers"},
+	{"customer", "customer", "customers"},
+}
+
+// Action says what a call did (or would have done) in words:
+// created customer, listed contacts, deleted 3 customers.
+func (r Record) Action() string {
+	if r.Tool == "run_approved_call" {
+		if r.Outcome == OK {
+			return "ran approved call"
+		}
+		return "run approved call"
+	}
+	name := r.Tool
+	bulk := strings.HasPrefix(name, "bulk_")
+	name = strings.TrimPrefix(name, "bulk_")
+	verb, obj, _ := strings.Cut(name, "_")
+	noun := strings.ReplaceAll(obj, "_", " ")
+	plural := bulk || verb == "list" || verb == "find"
+	for _, n := range nouns {
+		if obj == n.suffix {
+			noun = n.one
+			if plural {
+				noun = n.many
+			}
+			break
+		}
+	}
+	if r.Outcome == OK {
+		if p, ok := pastTense[verb]; ok {
+			verb = p
+		}
+	}
+	if bulk && r.Count > 0 {
+		return fmt.Sprintf("%s %d %s", verb, r.Count, noun)
+	}
+	return verb + " " + noun
+}
+
+// refsText renders the records: "Acme Corp" (0cu...), ...
+func (r Record) refsText() string {
+	var parts []string
+	for _, ref := range r.Records {
+		switch {
+		case ref.Name != "" && ref.ID != "":
+			parts = append(parts, fmt.Sprintf("%q (%s)", ref.Name, ref.ID))
+		case ref.Name != "":
+			parts = append(parts, fmt.Sprintf("%q", ref.Name))
+		default:
+			parts = append(parts, ref.ID)
+		}
+	}
+	if more := r.Count - len(r.Records); more > 0 {
+		parts = append(parts, fmt.Sprintf("and %d more", more))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// DecisionText says the decision and its rule in words.
+func (r Record) DecisionText() string {
+	rule := ""
+	if r.Rule != "" {
+		rule = " (" + r.Rule + ")"
+	}
+	switch r.Decision {
+	case ApprovalRequired:
+		return "waiting for approval " + r.Approval + rule
+	case Approved:
+		return "approved " + r.Approval + rule
+	}
+	return r.Decision + rule
+}
+
+// English renders the record as one plain-English line:
+//
+//	2026-11-30 22:31:07  sales-bot  created customer "Acme Corp" (0cu...)  allowed (customers: write)  212 ms
+func (r Record) English() string {
+	what := r.Action()
+	if refs := r.refsText(); refs != "" {
+		what += " " + refs
+	}
+	if r.ApprovedOf != "" {
+		what += " [" + r.ApprovedOf + "]"
+	}
+	line := fmt.Sprintf("%s  %s  %s  %s", r.Time.UTC().Format("2006-01-02 15:04:05"), r.Agent, what, r.DecisionText())
+	if r.Outcome == Failed {
+		code := r.Code
+		if code == "" {
+			code = "error"
+		}
+		line += "  failed " + code
+	}
+	return fmt.Sprintf("%s  %d ms", line, int64(r.DurationMS+0.5))
+}
