@@ -8,6 +8,7 @@ import (
 
 	"github.com/bill-mcp/bill-mcp/billapi"
 	"github.com/bill-mcp/bill-mcp/billapi/emulator"
+	"github.com/bill-mcp/bill-mcp/internal/journal"
 )
 
 // TestBulkAnswerBytes: a 2,000-item import with 5 bad rows (empty names,
@@ -176,5 +177,66 @@ func TestBulkProgressSaysFailed(t *testing.T) {
 		if msg := got[i].Params.AdditionalFields["message"]; msg != want {
 			t.Errorf("notification %d says %q, want %q", i, msg, want)
 		}
+	}
+}
+
+// TestBulkResumesCustomersInDoubt: an earlier call with importKey "crash"
+// journaled 100 customers as done and then died while 20 more were applied
+// at BILL but never recorded. The same call again answers all 250 (the 120
+// made before as resumed), creates the other 130, and no name twice.
+func TestBulkResumesCustomersInDoubt(t *testing.T) {
+	store := journal.NewMemory("test")
+	e := newEnv(t, envOptions{journal: store})
+	const tool, n = "bulk_create_customers", 250
+	items := make([]any, n)
+	objs := make([]billapi.Customer, 120)
+	for i := range items {
+		name := fmt.Sprintf("Resume Customer %03d", i)
+		items[i] = map[string]any{"name": name}
+		if i < len(objs) {
+			objs[i] = billapi.Customer{Name: billapi.String(name)}
+		}
+	}
+	j, err := store.Open(t.Context(), tool, "crash", journal.Digest([]byte(tool), mustJSON(t, items)), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	if _, err := j.Begin(all); err != nil {
+		t.Fatal(err)
+	}
+	// the crashed process: another client, whose ids this server never saw
+	made, err := newBillClient(t, e.url).BulkCreateCustomers(t.Context(), objs, billapi.BulkOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, 100)
+	for i := range ids {
+		ids[i] = made[i].Object.ID
+	}
+	if err := j.Settle(all[:100], ids, nil); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+
+	out := e.ok(tool, map[string]any{"customers": items, "importKey": "crash"})
+	checkBulk(t, out, n, 0)
+	if r := obj(t, out, "summary")["resumed"]; r != float64(120) {
+		t.Errorf("resumed = %v, want 120", r)
+	}
+	got := list(t, out, "ids")
+	for i := range 120 {
+		if got[i] != made[i].Object.ID {
+			t.Fatalf("ids[%d] = %v, want the customer made before the crash %s", i, got[i], made[i].Object.ID)
+		}
+	}
+	if c := e.emu.Stats().Objects["Customer"]; c != n {
+		t.Errorf("%d customers at BILL, want %d", c, n)
+	}
+	if dup := e.emu.Stats().Errors["BDC_1119"]; dup != 0 {
+		t.Errorf("%d duplicate-name refusals: items made before the crash were sent again", dup)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bill-mcp/bill-mcp/billapi"
 	"github.com/bill-mcp/bill-mcp/billapi/emulator"
+	"github.com/bill-mcp/bill-mcp/internal/journal"
 	"github.com/bill-mcp/bill-mcp/internal/server"
 	"github.com/bill-mcp/bill-mcp/secret"
 )
@@ -29,6 +30,7 @@ type env struct {
 	emu    *emulator.Emulator
 	bill   *billapi.Client
 	client *client.Client
+	url    string // the emulator's base URL
 
 	mu            sync.Mutex
 	notifications []mcp.JSONRPCNotification
@@ -39,6 +41,7 @@ type envOptions struct {
 	toolsets []string
 	emu      emulator.Config
 	logger   zerolog.Logger
+	journal  *journal.Store
 }
 
 func newBillClient(t testing.TB, baseURL string) *billapi.Client {
@@ -77,11 +80,12 @@ func newEnv(t *testing.T, o envOptions) *env {
 		Toolsets: o.toolsets,
 		ReadOnly: o.readOnly,
 		Logger:   o.logger,
+		Journal:  o.journal,
 	})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
-	e := &env{t: t, emu: emu, bill: bill}
+	e := &env{t: t, emu: emu, bill: bill, url: hs.URL}
 	e.client = connect(t, s)
 	e.client.OnNotification(func(n mcp.JSONRPCNotification) {
 		e.mu.Lock()
