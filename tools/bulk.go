@@ -96,7 +96,7 @@ type bulkSpec[In, Out any] struct {
 	itemSchema json.RawMessage
 	// decode maps one item, already valid, to what billapi takes.
 	decode func(raw json.RawMessage) (In, error)
-	send   func(context.Context, []In, billapi.BulkOptions) ([]billapi.BulkResult[Out], error)
+	bulk   func(context.Context, []In, billapi.BulkOptions) ([]billapi.BulkResult[Out], error)
 	id     func(Out) string
 	// find settles creates in doubt after a crash (nil for idempotent ops).
 	find func(ctx context.Context, objs []In, since time.Time, claimed []string) ([]*Out, error)
@@ -258,12 +258,10 @@ func (s *bulkSpec[In, Out]) run(ctx context.Context, req mcp.CallToolRequest) *m
 		return badArgument(fmt.Sprintf("%s must be a non-empty array", s.field), fmt.Sprintf("send the items in %s, at least one", s.field))
 	}
 	importKey, _ := args["importKey"].(string)
-	itemsJSON, err := json.Marshal(rawItems)
+	digest, err := itemsDigest(s.tool, rawItems)
 	if err != nil {
 		return badArgument(fmt.Sprintf("%s is not valid JSON", s.field), "send the items as the input schema describes them")
 	}
-	digest := journal.Digest([]byte(s.tool), itemsJSON)
-	itemsJSON = nil
 	key := importKey
 	if key == "" {
 		key = journal.DeriveKey(digest)
@@ -292,135 +290,159 @@ func (s *bulkSpec[In, Out]) run(ctx context.Context, req mcp.CallToolRequest) *m
 		r.ids[i] = id
 		r.resumed++
 	}
-	items := make([]In, n)
-	valid := make([]bool, n)
-	for i, x := range rawItems {
-		rawItems[i] = nil // let the decoded arguments go as items are mapped
-		if r.ids[i] != "" {
-			continue
-		}
-		raw, err := json.Marshal(x)
-		if err != nil {
-			r.fail(i, itemError{Code: CodeInvalidArgument, Message: fmt.Sprintf("item %d is not valid JSON", i), Hint: "fix this item, then send the failed items again"})
-			continue
-		}
-		if what, ok := s.check(raw); !ok {
-			r.fail(i, itemError{Code: CodeInvalidArgument, Message: fmt.Sprintf("item %d: %s", i, what),
-				Hint: "fix the item as the message says and send just the failed items again; ask the user for a value you do not have rather than invent one"})
-			continue
-		}
-		in, err := s.decode(raw)
-		if err != nil {
-			r.fail(i, itemError{Code: CodeInvalidArgument, Message: fmt.Sprintf("item %d does not match the item schema", i), Hint: "fix this item, then send the failed items again"})
-			continue
-		}
-		items[i], valid[i] = in, true
-	}
-	for i := range n {
-		if r.errs[i] != nil {
-			r.failed++ // refused here: done, and failed, from the start
-		}
-	}
 	r.progress = progressReporter(ctx, req, n)
 	if r.resumed > 0 && r.progress != nil {
-		r.progress(r.resumed, r.failed)
+		r.progress(r.resumed, 0)
 	}
 
 	// Settle what an interrupted call left in doubt.
 	doubt, since := j.InDoubt()
 	if s.find != nil && len(doubt) > 0 {
-		if res := s.recover(ctx, j, r, items, valid, doubt, since); res != nil {
+		if res := s.recover(ctx, j, r, rawItems, doubt, since); res != nil {
 			return res
 		}
 	}
 
-	var todo []int
-	for i := range n {
-		if valid[i] && r.ids[i] == "" && r.errs[i] == nil {
-			todo = append(todo, i)
-		}
-	}
-	if len(todo) > 0 {
-		if _, err := j.Begin(todo); err != nil {
-			return failure(CodeInternal, "the server could not write the import journal, so nothing more was sent",
-				"retry once with the same importKey; if it fails again, tell the user to check the bill-mcp server log")
-		}
-		batch := make([]In, len(todo))
-		for k, i := range todo {
-			batch[k] = items[i]
-			var zero In
-			items[i] = zero
-		}
-		var mu sync.Mutex
-		settle := func(outs []billapi.ItemOutcome) {
-			mu.Lock()
-			defer mu.Unlock()
-			var doneIdx, failedIdx []int
-			var doneIDs []string
-			for _, o := range outs {
-				if o.Index < 0 || o.Index >= len(todo) {
-					continue
-				}
-				i := todo[o.Index]
-				switch {
-				case o.ID != "":
-					doneIdx, doneIDs = append(doneIdx, i), append(doneIDs, o.ID)
-					r.succeeded++
-				case o.Err != nil:
-					if !s.inDoubt(o.Err) {
-						failedIdx = append(failedIdx, i)
-					}
-					r.failed++
-				}
-			}
-			// A journal that cannot be written loses only the resume
-			// shortcut for these items: the call itself goes on.
-			_ = j.Settle(doneIdx, doneIDs, failedIdx)
-			if r.progress != nil {
-				r.progress(r.resumed+r.succeeded, r.failed)
-			}
-		}
-		results, err := s.send(ctx, batch, billapi.BulkOptions{Settled: settle})
-		batch = nil
-		answered := make([]bool, len(todo))
-		var doneIdx, failedIdx []int
-		var doneIDs []string
-		for _, res := range results {
-			if res.Index < 0 || res.Index >= len(todo) {
+	// Send the rest a window at a time: only a window's items are decoded,
+	// and its results dropped once they are ids, so memory follows the
+	// window, not the request. A window holds many chunks, which billapi
+	// runs through the gate as it pleases.
+	for w := 0; w < n; w += sendWindow {
+		var todo []int
+		var batch []In
+		for i := w; i < min(w+sendWindow, n); i++ {
+			if r.ids[i] != "" || r.errs[i] != nil {
+				rawItems[i] = nil
 				continue
 			}
-			i := todo[res.Index]
-			switch {
-			case res.Object != nil:
-				r.ids[i] = s.id(*res.Object)
-				doneIdx, doneIDs = append(doneIdx, i), append(doneIDs, r.ids[i])
-			case res.Err != nil:
-				x := explain(res.Err, s.entity, s.op, time.Now())
-				r.errs[i] = &x
-				if !s.inDoubt(res.Err) {
-					failedIdx = append(failedIdx, i)
-				}
-			default:
+			in, ok := s.item(r, rawItems, i)
+			if !ok {
+				r.failed++ // refused here: done, and failed
 				continue
 			}
-			answered[res.Index] = true
+			todo, batch = append(todo, i), append(batch, in)
 		}
-		for k, i := range todo {
-			if answered[k] {
-				continue
-			}
-			var x itemError
-			if err != nil {
-				x = explain(err, s.entity, s.op, time.Now())
-			} else {
-				x = itemError{Code: CodeInternal, Message: "BILL gave no answer for this item",
-					Hint: "call again with the same importKey: the server checks whether it was applied before sending it again"}
-			}
-			r.errs[i] = &x
+		if len(todo) == 0 {
+			continue
 		}
-		_ = j.Settle(doneIdx, doneIDs, failedIdx)
+		if res := s.send(ctx, j, r, todo, batch); res != nil {
+			return res
+		}
 	}
 	return bulkResult(r.output(key))
+}
+
+// sendWindow is how many items one billapi bulk call of a tool gets.
+const sendWindow = 10_000
+
+// itemsDigest is the digest of a bulk request, streamed into the hash.
+func itemsDigest(tool string, items []any) (string, error) {
+	h := journal.NewDigest(tool)
+	if err := json.NewEncoder(h).Encode(items); err != nil {
+		return "", err
+	}
+	return h.Sum(), nil
+}
+
+// item checks and decodes item i, releasing its raw form; a bad item is
+// marked failed.
+func (s *bulkSpec[In, Out]) item(r *bulkRun, rawItems []any, i int) (In, bool) {
+	var zero In
+	x := rawItems[i]
+	rawItems[i] = nil
+	raw, err := json.Marshal(x)
+	if err != nil {
+		r.fail(i, itemError{Code: CodeInvalidArgument, Message: fmt.Sprintf("item %d is not valid JSON", i), Hint: "fix this item, then send the failed items again"})
+		return zero, false
+	}
+	if what, ok := s.check(raw); !ok {
+		r.fail(i, itemError{Code: CodeInvalidArgument, Message: fmt.Sprintf("item %d: %s", i, what),
+			Hint: "fix the item as the message says and send just the failed items again; ask the user for a value you do not have rather than invent one"})
+		return zero, false
+	}
+	in, err := s.decode(raw)
+	if err != nil {
+		r.fail(i, itemError{Code: CodeInvalidArgument, Message: fmt.Sprintf("item %d does not match the item schema", i), Hint: "fix this item, then send the failed items again"})
+		return zero, false
+	}
+	return in, true
+}
+
+// send sends batch (the items at indices todo) under a journal begin
+// record and records each chunk's outcome as it settles.
+func (s *bulkSpec[In, Out]) send(ctx context.Context, j *journal.Journal, r *bulkRun, todo []int, batch []In) *mcp.CallToolResult {
+	if _, err := j.Begin(todo); err != nil {
+		return failure(CodeInternal, "the server could not write the import journal, so nothing more was sent",
+			"retry once with the same importKey; if it fails again, tell the user to check the bill-mcp server log")
+	}
+	var mu sync.Mutex
+	settle := func(outs []billapi.ItemOutcome) {
+		mu.Lock()
+		defer mu.Unlock()
+		var doneIdx, failedIdx []int
+		var doneIDs []string
+		for _, o := range outs {
+			if o.Index < 0 || o.Index >= len(todo) {
+				continue
+			}
+			i := todo[o.Index]
+			switch {
+			case o.ID != "":
+				doneIdx, doneIDs = append(doneIdx, i), append(doneIDs, o.ID)
+				r.succeeded++
+			case o.Err != nil:
+				if !s.inDoubt(o.Err) {
+					failedIdx = append(failedIdx, i)
+				}
+				r.failed++
+			}
+		}
+		// A journal that cannot be written loses only the resume
+		// shortcut for these items: the call itself goes on.
+		_ = j.Settle(doneIdx, doneIDs, failedIdx)
+		if r.progress != nil {
+			r.progress(r.resumed+r.succeeded, r.failed)
+		}
+	}
+	results, err := s.bulk(ctx, batch, billapi.BulkOptions{Settled: settle})
+	answered := make([]bool, len(todo))
+	var doneIdx, failedIdx []int
+	var doneIDs []string
+	for _, res := range results {
+		if res.Index < 0 || res.Index >= len(todo) {
+			continue
+		}
+		i := todo[res.Index]
+		switch {
+		case res.Object != nil:
+			r.ids[i] = s.id(*res.Object)
+			doneIdx, doneIDs = append(doneIdx, i), append(doneIDs, r.ids[i])
+		case res.Err != nil:
+			x := explain(res.Err, s.entity, s.op, time.Now())
+			r.errs[i] = &x
+			if !s.inDoubt(res.Err) {
+				failedIdx = append(failedIdx, i)
+			}
+		default:
+			continue
+		}
+		answered[res.Index] = true
+	}
+	for k, i := range todo {
+		if answered[k] {
+			continue
+		}
+		var x itemError
+		if err != nil {
+			x = explain(err, s.entity, s.op, time.Now())
+		} else {
+			x = itemError{Code: CodeInternal, Message: "BILL gave no answer for this item",
+				Hint: "call again with the same importKey: the server checks whether it was applied before sending it again"}
+		}
+		r.errs[i] = &x
+	}
+	_ = j.Settle(doneIdx, doneIDs, failedIdx)
+	return nil
 }
 
 // inDoubt reports an item error after which the item may have been applied.
@@ -431,24 +453,18 @@ func (s *bulkSpec[In, Out]) inDoubt(e *billapi.Error) bool {
 // recover settles the creates in doubt: each found at BILL is done (its id
 // taken), each not found was not applied and is sent again. It answers an
 // error result when BILL cannot be asked; nothing is sent then.
-func (s *bulkSpec[In, Out]) recover(ctx context.Context, j *journal.Journal, r *bulkRun, items []In, valid []bool, doubt []int, since time.Time) *mcp.CallToolResult {
-	var pending []int
-	for _, i := range doubt {
-		if valid[i] && r.ids[i] == "" {
-			pending = append(pending, i)
-		}
-	}
+func (s *bulkSpec[In, Out]) recover(ctx context.Context, j *journal.Journal, r *bulkRun, rawItems []any, doubt []int, since time.Time) *mcp.CallToolResult {
 	claimed := make([]string, 0, r.resumed)
 	for _, id := range r.ids {
 		if id != "" {
 			claimed = append(claimed, id)
 		}
 	}
-	for start := 0; start < len(pending); start += recoverBatch {
-		part := pending[start:min(start+recoverBatch, len(pending))]
-		objs := make([]In, len(part))
-		for k, i := range part {
-			objs[k] = items[i]
+	var part []int
+	var objs []In
+	flush := func() *mcp.CallToolResult {
+		if len(part) == 0 {
+			return nil
 		}
 		found, err := s.find(ctx, objs, billapi.ReconcileSince(since), claimed)
 		if err != nil {
@@ -468,12 +484,36 @@ func (s *bulkSpec[In, Out]) recover(ctx context.Context, j *journal.Journal, r *
 			doneIdx, doneIDs = append(doneIdx, i), append(doneIDs, r.ids[i])
 			r.resumed++
 		}
+		part, objs = part[:0], objs[:0]
 		if err := j.Settle(doneIdx, doneIDs, nil); err != nil {
 			return failure(CodeInternal, "the server could not write the import journal, so nothing more was sent",
 				"retry once with the same importKey; if it fails again, tell the user to check the bill-mcp server log")
 		}
+		return nil
 	}
-	return nil
+	for _, i := range doubt {
+		if r.ids[i] != "" || rawItems[i] == nil {
+			continue
+		}
+		raw, err := json.Marshal(rawItems[i])
+		if err != nil {
+			continue
+		}
+		if _, ok := s.check(raw); !ok {
+			continue // it fails again below, unsent
+		}
+		in, err := s.decode(raw)
+		if err != nil {
+			continue
+		}
+		part, objs = append(part, i), append(objs, in)
+		if len(part) == recoverBatch {
+			if res := flush(); res != nil {
+				return res
+			}
+		}
+	}
+	return flush()
 }
 
 func (r *bulkRun) fail(i int, x itemError) { r.errs[i] = &x }
@@ -577,7 +617,7 @@ func BulkCreateCustomers(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
 		opCreate, "customers", bulkCreateCustomersArgs{})
 	s := &bulkSpec[billapi.Customer, billapi.Customer]{tool: t.Name, field: "customers", entity: customerEntity(), op: opCreate,
 		itemSchema: schemaFor(createCustomerArgs{}), decode: decodeItem(createCustomerArgs.customer),
-		send: c.BulkCreateCustomers, id: customerID, find: c.FindCreatedCustomers}
+		bulk: c.BulkCreateCustomers, id: customerID, find: c.FindCreatedCustomers}
 	return t, s.handler(c)
 }
 
@@ -588,7 +628,7 @@ func BulkUpdateCustomers(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
 		opUpdate, "customers", bulkUpdateCustomersArgs{})
 	s := &bulkSpec[billapi.Customer, billapi.Customer]{tool: t.Name, field: "customers", entity: customerEntity(), op: opUpdate,
 		itemSchema: schemaFor(updateCustomerArgs{}), decode: decodeItem(updateCustomerArgs.customer),
-		send: c.BulkUpdateCustomers, id: customerID}
+		bulk: c.BulkUpdateCustomers, id: customerID}
 	return t, s.handler(c)
 }
 
@@ -598,7 +638,7 @@ func BulkDeleteCustomers(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
 		"Soft-delete customers by id; bulk_undelete_customers restores them."+bulkHow,
 		opDelete, "customerIds", customerIDsArgs{})
 	s := &bulkSpec[string, billapi.Customer]{tool: t.Name, field: "customerIds", entity: customerEntity(), op: opDelete,
-		decode: decodeID, send: c.BulkDeleteCustomers, id: customerID}
+		decode: decodeID, bulk: c.BulkDeleteCustomers, id: customerID}
 	return t, s.handler(c)
 }
 
@@ -608,7 +648,7 @@ func BulkUndeleteCustomers(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc)
 		"Restore deleted customers by id."+bulkHow,
 		opUndelete, "customerIds", customerIDsArgs{})
 	s := &bulkSpec[string, billapi.Customer]{tool: t.Name, field: "customerIds", entity: customerEntity(), op: opUndelete,
-		decode: decodeID, send: c.BulkUndeleteCustomers, id: customerID}
+		decode: decodeID, bulk: c.BulkUndeleteCustomers, id: customerID}
 	return t, s.handler(c)
 }
 
@@ -619,7 +659,7 @@ func BulkCreateCustomerContacts(c *billapi.Client) (mcp.Tool, server.ToolHandler
 		opCreate, "contacts", bulkCreateContactsArgs{})
 	s := &bulkSpec[billapi.CustomerContact, billapi.CustomerContact]{tool: t.Name, field: "contacts", entity: contactEntity(), op: opCreate,
 		itemSchema: schemaFor(createContactArgs{}), decode: decodeItem(createContactArgs.contact),
-		send: c.BulkCreateCustomerContacts, id: contactID, find: c.FindCreatedCustomerContacts}
+		bulk: c.BulkCreateCustomerContacts, id: contactID, find: c.FindCreatedCustomerContacts}
 	return t, s.handler(c)
 }
 
@@ -630,7 +670,7 @@ func BulkUpdateCustomerContacts(c *billapi.Client) (mcp.Tool, server.ToolHandler
 		opUpdate, "contacts", bulkUpdateContactsArgs{})
 	s := &bulkSpec[billapi.CustomerContact, billapi.CustomerContact]{tool: t.Name, field: "contacts", entity: contactEntity(), op: opUpdate,
 		itemSchema: schemaFor(updateContactArgs{}), decode: decodeItem(updateContactArgs.contact),
-		send: c.BulkUpdateCustomerContacts, id: contactID}
+		bulk: c.BulkUpdateCustomerContacts, id: contactID}
 	return t, s.handler(c)
 }
 
@@ -640,7 +680,7 @@ func BulkDeleteCustomerContacts(c *billapi.Client) (mcp.Tool, server.ToolHandler
 		"Soft-delete contacts by id; bulk_undelete_customer_contacts restores them."+bulkHow,
 		opDelete, "contactIds", contactIDsArgs{})
 	s := &bulkSpec[string, billapi.CustomerContact]{tool: t.Name, field: "contactIds", entity: contactEntity(), op: opDelete,
-		decode: decodeID, send: c.BulkDeleteCustomerContacts, id: contactID}
+		decode: decodeID, bulk: c.BulkDeleteCustomerContacts, id: contactID}
 	return t, s.handler(c)
 }
 
@@ -650,6 +690,6 @@ func BulkUndeleteCustomerContacts(c *billapi.Client) (mcp.Tool, server.ToolHandl
 		"Restore deleted contacts by id."+bulkHow,
 		opUndelete, "contactIds", contactIDsArgs{})
 	s := &bulkSpec[string, billapi.CustomerContact]{tool: t.Name, field: "contactIds", entity: contactEntity(), op: opUndelete,
-		decode: decodeID, send: c.BulkUndeleteCustomerContacts, id: contactID}
+		decode: decodeID, bulk: c.BulkUndeleteCustomerContacts, id: contactID}
 	return t, s.handler(c)
 }

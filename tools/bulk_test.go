@@ -197,7 +197,11 @@ func TestBulkResumesCustomersInDoubt(t *testing.T) {
 			objs[i] = billapi.Customer{Name: billapi.String(name)}
 		}
 	}
-	j, err := store.Open(t.Context(), tool, "crash", journal.Digest([]byte(tool), mustJSON(t, items)), n)
+	h := journal.NewDigest(tool)
+	if err := json.NewEncoder(h).Encode(items); err != nil {
+		t.Fatal(err)
+	}
+	j, err := store.Open(t.Context(), tool, "crash", h.Sum(), n)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"sort"
 	"sync"
 	"time"
@@ -95,6 +96,23 @@ func Digest(parts ...[]byte) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// Hasher computes a request's digest from a label (the tool) and content
+// streamed into it, so a large request is never copied to be hashed.
+type Hasher struct{ h hash.Hash }
+
+// NewDigest starts a digest labelled label.
+func NewDigest(label string) *Hasher {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d:%s", len(label), label)
+	return &Hasher{h: h}
+}
+
+// Write adds content.
+func (d *Hasher) Write(p []byte) (int, error) { return d.h.Write(p) }
+
+// Sum is the digest, in hex.
+func (d *Hasher) Sum() string { return hex.EncodeToString(d.h.Sum(nil)) }
 
 // DeriveKey is the import key used when the caller gives none: the first
 // 16 hex digits of the request's digest.
