@@ -23,15 +23,20 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
-ARG VERSION=dev
+# --build-arg VERSION=1.2.3 stamps a release's version (the image is then
+# tagged ghcr.io/bill-mcp/bill-mcp:1.2.3, as server.json says); without it
+# the binary keeps the version in cmd/bill-mcp/version.go.
+ARG VERSION=
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" \
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w ${VERSION:+-X main.version=$VERSION}" \
     -o /out/bill-mcp ./cmd/bill-mcp
 # The vault directory, owned by the runtime user with mode 0700, so that a
 # named volume mounted on it starts with the right owner and permissions.
 RUN install -d -m 0700 -o 65532 -g 65532 /out/vault
 
 FROM gcr.io/distroless/static-debian12:nonroot
+# The MCP Registry checks that this image belongs to the server.json name.
+LABEL io.modelcontextprotocol.server.name="io.github.bill-mcp/bill-mcp"
 COPY --from=build /out/bill-mcp /usr/local/bin/bill-mcp
 COPY --from=build --chown=65532:65532 /out/vault /vault
 # The vault lives on a volume. Its passphrase comes from a secret file named

@@ -93,6 +93,8 @@ type Config struct {
 	Logger *zerolog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Observer, if set, learns every customer and contact this client wrote.
+	Observer WriteObserver
 }
 
 // Filter operators BILL's List accepts.

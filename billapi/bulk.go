@@ -2,6 +2,7 @@ package billapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -75,10 +76,15 @@ func bulkCreate[T any](ctx context.Context, c *Client, k kind[T], objs []T, o Bu
 			// BILL answered but unreadably: some items may have applied.
 			return nil, &lostAnswer{cause: e}
 		}
-		for _, o := range outs {
+		for j, o := range outs {
 			if o.err != nil && o.err.Code == CodeBadResponse {
 				// An item's answer is unreadable: it may have applied.
 				return nil, &lostAnswer{cause: o.err}
+			}
+			if o.obj != nil && !k.sameItem(&b[j], o.obj) {
+				// The answers are not in request order (nothing documents
+				// that they are): which item each belongs to is unknown.
+				return nil, &lostAnswer{cause: mismatch(op, j)}
 			}
 		}
 		return outs, nil
@@ -114,14 +120,31 @@ func bulkCreate[T any](ctx context.Context, c *Client, k kind[T], objs []T, o Bu
 }
 
 // bulkSend sends one chunk of an idempotent bulk call (Update, Delete,
-// Undelete) and spreads the per-item answers over res at idx. It returns an
-// error only when the failure is fatal for the rest of the bulk call.
-func bulkSend[T, E any](ctx context.Context, c *Client, op string, elems []E, idx []int, res []BulkResult[T]) error {
+// Undelete) and spreads the per-item answers over res at idx; ids[j] is the
+// id of elems[j], sent[j] the update's object (nil for delete/undelete). It
+// returns an error only when the failure is fatal for the rest of the bulk
+// call.
+//
+// Answers are matched to items by id, not position alone. When they do not
+// match, or the answer is unreadable, or an earlier attempt's answer was
+// lost and this one refuses items (or the whole chunk), the items are read
+// back and each is told its true state (see readBack).
+func bulkSend[T, E any](ctx context.Context, c *Client, k kind[T], verb string, elems []E, ids []string, sent []*T, idx []int, res []BulkResult[T]) error {
 	if len(elems) == 0 {
 		return nil
 	}
-	raw, err := c.call(ctx, op, bulkData[E]{Bulk: elems}, modeIdempotent)
+	op := "Bulk/Crud/" + verb + "/" + k.entity
+	all := make([]int, len(elems))
+	for j := range all {
+		all[j] = j
+	}
+	raw, lost, err := c.callRawLostData(ctx, op, bulkData[E]{Bulk: elems}, modeIdempotent)
 	if err != nil {
+		var rl *refusedAfterLost
+		if errors.As(err, &rl) {
+			settleItems(ctx, c, k, verb, ids, sent, all, idx, res, rl.cause)
+			return fatalOrNil(rl.cause)
+		}
 		e := asError(op, err)
 		for _, i := range idx {
 			res[i].Err = e
@@ -129,16 +152,72 @@ func bulkSend[T, E any](ctx context.Context, c *Client, op string, elems []E, id
 		return fatalOrNil(e)
 	}
 	outs, e := decodeBulkItems[T](op, raw, len(elems))
-	if e != nil {
-		for _, i := range idx {
-			res[i].Err = e
+	if e == nil {
+		for j, o := range outs {
+			if o.obj != nil && !sameID(ids[j], k.id(o.obj)) {
+				e = mismatch(op, j)
+				break
+			}
 		}
+	}
+	if e != nil {
+		settleItems(ctx, c, k, verb, ids, sent, all, idx, res, e)
 		return nil
 	}
+	var refused []int
 	for j, i := range idx {
 		res[i].Object, res[i].Err = outs[j].obj, outs[j].err
+		if outs[j].err != nil && lost {
+			refused = append(refused, j)
+		}
+	}
+	if len(refused) > 0 {
+		settleItems(ctx, c, k, verb, ids, sent, refused, idx, res, nil)
 	}
 	return nil
+}
+
+// mismatch is the error of a Bulk answer whose item j answers another item.
+func mismatch(op string, j int) *Error {
+	return badResponse(op, 200, fmt.Sprintf("item %d of the Bulk answer is not the answer to item %d of the request", j, j))
+}
+
+// settleItems reads back the items at js (positions in the chunk) and
+// tells each its true state: the record if it holds the change, else its
+// own refusal (or cause) saying the record was checked, else undecided
+// when the read fails. cause nil keeps each item's own error.
+func settleItems[T any](ctx context.Context, c *Client, k kind[T], verb string, ids []string, sent []*T, js, idx []int, res []BulkResult[T], cause *Error) {
+	want := make([]string, len(js))
+	for n, j := range js {
+		want[n] = ids[j]
+	}
+	recs, err := recordsByID(ctx, c, k, want)
+	for _, j := range js {
+		i := idx[j]
+		why := cause
+		if why == nil {
+			why = res[i].Err
+		}
+		if why == nil {
+			why = &Error{Op: "Bulk/Crud/" + verb + "/" + k.entity, Code: CodeBadResponse, Class: ClassServer, Message: "BILL's answer for this item was lost"}
+		}
+		if err != nil {
+			res[i].Object, res[i].Err = nil, &Error{Op: why.Op, Code: CodeUndecidedOutcome, Class: ClassTransport, Err: errors.Join(why, err),
+				Message: fmt.Sprintf("the answer for this item was lost or refused (%s: %s) and reading it back failed; the change may or may not have been made: get the %s to check", why.Code, why.Message, k.entity)}
+			continue
+		}
+		var s *T
+		if sent != nil {
+			s = sent[j]
+		}
+		if rec, ok := recs[ids[j]]; ok && holds(k, verb, s, rec) {
+			res[i].Object, res[i].Err = rec, nil
+			continue
+		}
+		e := *why
+		e.Message = why.Message + " (the record was read back and does not hold the change)"
+		res[i].Object, res[i].Err = nil, &e
+	}
 }
 
 // bulkByID runs Bulk Delete or Undelete.
@@ -149,6 +228,7 @@ func bulkByID[T any](ctx context.Context, c *Client, k kind[T], verb string, ids
 		end := min(start+MaxBulkItems, len(ids))
 		var idx []int
 		var elems []idData
+		var sentIDs []string
 		for i := start; i < end; i++ {
 			if e := checkID(op, fmt.Sprintf("item %d: id", i), k.prefix, ids[i]); e != nil {
 				res[i].Err = e
@@ -156,8 +236,9 @@ func bulkByID[T any](ctx context.Context, c *Client, k kind[T], verb string, ids
 			}
 			idx = append(idx, i)
 			elems = append(elems, idData{ID: ids[i]})
+			sentIDs = append(sentIDs, ids[i])
 		}
-		if err := bulkSend(ctx, c, op, elems, idx, res); err != nil {
+		if err := bulkSend(ctx, c, k, verb, elems, sentIDs, nil, idx, res); err != nil {
 			failRest(res, end, err)
 			settled(o, k, res, start, end)
 			progress(o, end, len(ids))
@@ -206,6 +287,8 @@ func bulkUpdate[T any](ctx context.Context, c *Client, k kind[T], objs []T, o Bu
 		}
 		var send []int
 		var elems []objData[T]
+		var sentIDs []string
+		var sentObjs []*T
 		for _, i := range idx {
 			obj := objs[i]
 			if missing := k.missingForUpdate(&obj); len(missing) > 0 {
@@ -217,10 +300,13 @@ func bulkUpdate[T any](ctx context.Context, c *Client, k kind[T], objs []T, o Bu
 				}
 				k.fill(&obj, rec)
 			}
+			w := k.forWrite(obj)
 			send = append(send, i)
-			elems = append(elems, objData[T]{Obj: k.forWrite(obj)})
+			elems = append(elems, objData[T]{Obj: w})
+			sentIDs = append(sentIDs, k.id(&w))
+			sentObjs = append(sentObjs, &w)
 		}
-		if err := bulkSend(ctx, c, op, elems, send, res); err != nil {
+		if err := bulkSend(ctx, c, k, "Update", elems, sentIDs, sentObjs, send, res); err != nil {
 			failRest(res, end, err)
 			settled(o, k, res, start, end)
 			progress(o, end, len(objs))
@@ -232,22 +318,45 @@ func bulkUpdate[T any](ctx context.Context, c *Client, k kind[T], objs []T, o Bu
 	return res, nil
 }
 
-// currentRecords fetches the records of objs at idx by id, in one List.
+// currentRecords fetches the records of objs at idx by id.
 func currentRecords[T any](ctx context.Context, c *Client, k kind[T], objs []T, idx []int) (map[string]*T, error) {
-	out := make(map[string]*T, len(idx))
-	if len(idx) == 0 {
-		return out, nil
-	}
 	ids := make([]string, 0, len(idx))
 	for _, i := range idx {
 		ids = append(ids, k.id(&objs[i]))
 	}
-	recs, err := collect[T](ctx, c, k.entity, ListParams{Max: MaxListPage, Filters: []Filter{{Field: "id", Op: OpIn, Value: strings.Join(ids, ",")}}})
-	if err != nil {
-		return nil, err
+	return recordsByID(ctx, c, k, ids)
+}
+
+// recordsByID fetches records by id: one List filtered on id in (...), or,
+// once BILL has refused "in", one Read per id. Unknown ids are absent.
+func recordsByID[T any](ctx context.Context, c *Client, k kind[T], ids []string) (map[string]*T, error) {
+	out := make(map[string]*T, len(ids))
+	if len(ids) == 0 {
+		return out, nil
 	}
-	for j := range recs {
-		out[k.id(&recs[j])] = &recs[j]
+	if !c.inRefused.Load() {
+		recs, err := collect[T](ctx, c, k.entity, ListParams{Max: MaxListPage, Filters: []Filter{{Field: "id", Op: OpIn, Value: strings.Join(ids, ",")}}})
+		if err == nil {
+			for j := range recs {
+				out[k.id(&recs[j])] = &recs[j]
+			}
+			return out, nil
+		}
+		if !refusedFilter(err) {
+			return nil, err
+		}
+		c.refuseIn(err)
+	}
+	for _, id := range ids {
+		rec, err := byID(ctx, c, k, "Read", id)
+		var e *Error
+		switch {
+		case err == nil:
+			out[id] = rec
+		case errors.As(err, &e) && e.Code == CodeNoDataFound:
+		default:
+			return nil, err
+		}
 	}
 	return out, nil
 }

@@ -159,6 +159,15 @@ func (c *Client) call(ctx context.Context, op string, data any, mode callMode) (
 	return c.callRaw(ctx, op, raw, mode)
 }
 
+// callRawLostData is callRawLost with data marshalled to JSON.
+func (c *Client) callRawLostData(ctx context.Context, op string, data any, mode callMode) (json.RawMessage, bool, error) {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return nil, false, &Error{Op: op, Code: CodeLocalInput, Class: ClassInput, Message: "cannot encode the request data: " + err.Error(), Err: err}
+	}
+	return c.callRawLost(ctx, op, b, mode)
+}
+
 // callRaw is call with data already encoded (nil: no data field).
 //
 // Policy: BDC_1109 voids the session, logs in again once and repeats (a
@@ -179,8 +188,15 @@ func (c *Client) call(ctx context.Context, op string, data any, mode callMode) (
 // is refused returns *refusedAfterLost, so the caller reads the record back
 // and tells the true state.
 func (c *Client) callRaw(ctx context.Context, op string, data []byte, mode callMode) (json.RawMessage, error) {
+	d, _, err := c.callRawLost(ctx, op, data, mode)
+	return d, err
+}
+
+// callRawLost is callRaw that also reports, on success, whether an earlier
+// attempt's answer was lost after its request was written (so per-item
+// refusals in a Bulk answer may hide items the first attempt applied).
+func (c *Client) callRawLost(ctx context.Context, op string, data []byte, mode callMode) (_ json.RawMessage, lost bool, _ error) {
 	relogged, fellBack := false, false
-	lost := false // an earlier attempt may have been applied
 	malformed, unreach := 0, 0
 	finish := func(e *Error) error {
 		if lost && mode == modeIdempotent {
@@ -191,19 +207,19 @@ func (c *Client) callRaw(ctx context.Context, op string, data []byte, mode callM
 	for attempt := 1; ; attempt++ {
 		s, err := c.session(ctx)
 		if err != nil {
-			return nil, finish(asError(op, err))
+			return nil, lost, finish(asError(op, err))
 		}
 		start := time.Now()
 		d, e, maybeApplied := c.send(ctx, s.base, op, c.authFields(s, data), false)
 		c.logAttempt(op, attempt, e, time.Since(start))
 		if e == nil {
-			return d, nil
+			return d, lost, nil
 		}
 		if e.Code == CodeCanceled {
 			if mode == modeCreate && maybeApplied {
-				return nil, &lostAnswer{cause: e}
+				return nil, lost, &lostAnswer{cause: e}
 			}
-			return nil, e
+			return nil, lost, e
 		}
 		switch {
 		case e.Code == CodeUnreachable:
@@ -215,10 +231,10 @@ func (c *Client) callRaw(ctx context.Context, op string, data []byte, mode callM
 				continue
 			}
 			if unreach++; unreach >= unreachableTries {
-				return nil, finish(e)
+				return nil, lost, finish(e)
 			}
 			if se := sleep(ctx, op, backoffDelay(c.backoffBase, c.backoffMax, unreach)); se != nil {
-				return nil, se
+				return nil, lost, se
 			}
 			continue
 		case e.Code == CodeSessionInvalid:
@@ -226,12 +242,12 @@ func (c *Client) callRaw(ctx context.Context, op string, data []byte, mode callM
 				// Another caller already replaced this session: repeating
 				// with the new one costs no login of ours.
 				if attempt >= c.maxAttempts {
-					return nil, finish(e)
+					return nil, lost, finish(e)
 				}
 				continue
 			}
 			if relogged {
-				return nil, finish(e)
+				return nil, lost, finish(e)
 			}
 			relogged = true
 			attempt--
@@ -239,15 +255,15 @@ func (c *Client) callRaw(ctx context.Context, op string, data []byte, mode callM
 		case e.Code == CodeHourlyLimit:
 			e.ResetAt = topOfNextHour(c.now())
 			c.gate.spent(false, e.ResetAt)
-			return nil, finish(e)
+			return nil, lost, finish(e)
 		case e.Class == ClassHourlyLimit:
-			return nil, finish(e)
+			return nil, lost, finish(e)
 		case e.Code == CodeUnknownError:
 			if malformed++; malformed >= 2 {
-				return nil, finish(malformedInput(e))
+				return nil, lost, finish(malformedInput(e))
 			}
 			if mode == modeCreate {
-				return nil, &lostAnswer{cause: e}
+				return nil, lost, &lostAnswer{cause: e}
 			}
 			lost = lost || maybeApplied
 			continue
@@ -256,19 +272,19 @@ func (c *Client) callRaw(ctx context.Context, op string, data []byte, mode callM
 		uncertain := !repeatable && (e.Code == CodeSystemError || e.Class == ClassTransport ||
 			e.Code == CodeBadResponse || (e.Class == ClassServer && e.HTTPStatus >= 500))
 		if uncertain && mode == modeCreate {
-			return nil, &lostAnswer{cause: e}
+			return nil, lost, &lostAnswer{cause: e}
 		}
 		if (uncertain || e.Code == CodeSystemError) && maybeApplied {
 			lost = true
 		}
 		if !repeatable && !uncertain {
-			return nil, finish(e)
+			return nil, lost, finish(e)
 		}
 		if attempt >= c.maxAttempts {
-			return nil, finish(e)
+			return nil, lost, finish(e)
 		}
 		if se := sleep(ctx, op, backoffDelay(c.backoffBase, c.backoffMax, attempt)); se != nil {
-			return nil, se
+			return nil, lost, se
 		}
 	}
 }

@@ -57,6 +57,7 @@ type Client struct {
 	// inRefused is set once BILL refused a List filter with op "in": later
 	// reconciliations and reads use "=" filters or reads by id instead.
 	inRefused atomic.Bool
+	observer  WriteObserver
 }
 
 // New validates cfg and returns a Client. It does not log in: the first call does.
@@ -115,6 +116,7 @@ func New(cfg Config) (*Client, error) {
 		backoffBase: orDefault(cfg.BackoffBase, DefaultBackoffBase),
 		backoffMax:  orDefault(cfg.BackoffMax, DefaultBackoffMax),
 		known:       newKnownIDs(),
+		observer:    cfg.Observer,
 		log:         zerolog.Nop(),
 	}
 	if c.backoffBase > c.backoffMax {
@@ -172,7 +174,7 @@ func (c *Client) HourlyUsage() (requests, logins int) { return c.gate.counts() }
 
 // CreateCustomer creates a customer. name is required and unique.
 func (c *Client) CreateCustomer(ctx context.Context, obj Customer) (*Customer, error) {
-	return create(ctx, c, customerKind(), obj, wrapObj[Customer])
+	return noteOne(c.noteCustomers())(create(ctx, c, customerKind(), obj, wrapObj[Customer]))
 }
 
 // GetCustomer reads a customer by id (0cu...).
@@ -183,17 +185,17 @@ func (c *Client) GetCustomer(ctx context.Context, id string) (*Customer, error) 
 // UpdateCustomer changes the fields set in obj (obj.ID required). Fields BILL
 // requires on update (name) are filled from the current record when absent.
 func (c *Client) UpdateCustomer(ctx context.Context, obj Customer) (*Customer, error) {
-	return update(ctx, c, customerKind(), obj)
+	return noteOne(c.noteCustomers())(update(ctx, c, customerKind(), obj))
 }
 
 // DeleteCustomer soft-deletes a customer (isActive becomes "2").
 func (c *Client) DeleteCustomer(ctx context.Context, id string) (*Customer, error) {
-	return byID(ctx, c, customerKind(), "Delete", id)
+	return noteOne(c.noteCustomers())(byID(ctx, c, customerKind(), "Delete", id))
 }
 
 // UndeleteCustomer restores a soft-deleted customer (isActive becomes "1").
 func (c *Client) UndeleteCustomer(ctx context.Context, id string) (*Customer, error) {
-	return byID(ctx, c, customerKind(), "Undelete", id)
+	return noteOne(c.noteCustomers())(byID(ctx, c, customerKind(), "Undelete", id))
 }
 
 // ListCustomers returns one page.
@@ -209,27 +211,27 @@ func (c *Client) AllCustomers(ctx context.Context, p ListParams) iter.Seq2[Custo
 
 // BulkCreateCustomers creates any number of customers, 100 per call, one result per item in input order.
 func (c *Client) BulkCreateCustomers(ctx context.Context, objs []Customer, o BulkOptions) ([]BulkResult[Customer], error) {
-	return bulkCreate(ctx, c, customerKind(), objs, o, wrapObj[Customer])
+	return noteBulk(c.noteCustomers())(bulkCreate(ctx, c, customerKind(), objs, o, wrapObj[Customer]))
 }
 
 // BulkUpdateCustomers updates any number of customers, 100 per call.
 func (c *Client) BulkUpdateCustomers(ctx context.Context, objs []Customer, o BulkOptions) ([]BulkResult[Customer], error) {
-	return bulkUpdate(ctx, c, customerKind(), objs, o)
+	return noteBulk(c.noteCustomers())(bulkUpdate(ctx, c, customerKind(), objs, o))
 }
 
 // BulkDeleteCustomers soft-deletes customers by id, 100 per call.
 func (c *Client) BulkDeleteCustomers(ctx context.Context, ids []string, o BulkOptions) ([]BulkResult[Customer], error) {
-	return bulkByID(ctx, c, customerKind(), "Delete", ids, o)
+	return noteBulk(c.noteCustomers())(bulkByID(ctx, c, customerKind(), "Delete", ids, o))
 }
 
 // BulkUndeleteCustomers restores customers by id, 100 per call.
 func (c *Client) BulkUndeleteCustomers(ctx context.Context, ids []string, o BulkOptions) ([]BulkResult[Customer], error) {
-	return bulkByID(ctx, c, customerKind(), "Undelete", ids, o)
+	return noteBulk(c.noteCustomers())(bulkByID(ctx, c, customerKind(), "Undelete", ids, o))
 }
 
 // CreateCustomerContact creates a contact (customerId, firstName, email required).
 func (c *Client) CreateCustomerContact(ctx context.Context, obj CustomerContact) (*CustomerContact, error) {
-	return create(ctx, c, contactKind(), obj, wrapObj[CustomerContact])
+	return noteOne(c.noteContacts())(create(ctx, c, contactKind(), obj, wrapObj[CustomerContact]))
 }
 
 // GetCustomerContact reads a contact by id (cpu...).
@@ -240,17 +242,17 @@ func (c *Client) GetCustomerContact(ctx context.Context, id string) (*CustomerCo
 // UpdateCustomerContact changes the fields set in obj (obj.ID required);
 // required fields absent from obj are filled from the current record.
 func (c *Client) UpdateCustomerContact(ctx context.Context, obj CustomerContact) (*CustomerContact, error) {
-	return update(ctx, c, contactKind(), obj)
+	return noteOne(c.noteContacts())(update(ctx, c, contactKind(), obj))
 }
 
 // DeleteCustomerContact soft-deletes a contact.
 func (c *Client) DeleteCustomerContact(ctx context.Context, id string) (*CustomerContact, error) {
-	return byID(ctx, c, contactKind(), "Delete", id)
+	return noteOne(c.noteContacts())(byID(ctx, c, contactKind(), "Delete", id))
 }
 
 // UndeleteCustomerContact restores a contact.
 func (c *Client) UndeleteCustomerContact(ctx context.Context, id string) (*CustomerContact, error) {
-	return byID(ctx, c, contactKind(), "Undelete", id)
+	return noteOne(c.noteContacts())(byID(ctx, c, contactKind(), "Undelete", id))
 }
 
 // ListCustomerContacts returns one page.
@@ -265,22 +267,22 @@ func (c *Client) AllCustomerContacts(ctx context.Context, p ListParams) iter.Seq
 
 // BulkCreateCustomerContacts creates any number of contacts, 100 per call.
 func (c *Client) BulkCreateCustomerContacts(ctx context.Context, objs []CustomerContact, o BulkOptions) ([]BulkResult[CustomerContact], error) {
-	return bulkCreate(ctx, c, contactKind(), objs, o, wrapObj[CustomerContact])
+	return noteBulk(c.noteContacts())(bulkCreate(ctx, c, contactKind(), objs, o, wrapObj[CustomerContact]))
 }
 
 // BulkUpdateCustomerContacts updates any number of contacts, 100 per call.
 func (c *Client) BulkUpdateCustomerContacts(ctx context.Context, objs []CustomerContact, o BulkOptions) ([]BulkResult[CustomerContact], error) {
-	return bulkUpdate(ctx, c, contactKind(), objs, o)
+	return noteBulk(c.noteContacts())(bulkUpdate(ctx, c, contactKind(), objs, o))
 }
 
 // BulkDeleteCustomerContacts soft-deletes contacts by id, 100 per call.
 func (c *Client) BulkDeleteCustomerContacts(ctx context.Context, ids []string, o BulkOptions) ([]BulkResult[CustomerContact], error) {
-	return bulkByID(ctx, c, contactKind(), "Delete", ids, o)
+	return noteBulk(c.noteContacts())(bulkByID(ctx, c, contactKind(), "Delete", ids, o))
 }
 
 // BulkUndeleteCustomerContacts restores contacts by id, 100 per call.
 func (c *Client) BulkUndeleteCustomerContacts(ctx context.Context, ids []string, o BulkOptions) ([]BulkResult[CustomerContact], error) {
-	return bulkByID(ctx, c, contactKind(), "Undelete", ids, o)
+	return noteBulk(c.noteContacts())(bulkByID(ctx, c, contactKind(), "Undelete", ids, o))
 }
 
 // CreateCustomerBankAccount adds a bank account; agreedWithTOS must be true

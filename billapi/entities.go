@@ -143,3 +143,22 @@ func Deref(p *string) string {
 	}
 	return *p
 }
+
+// identified is an entity with a BILL id.
+type identified interface{ billID() string }
+
+func (c *Customer) billID() string            { return c.ID }
+func (c *CustomerContact) billID() string     { return c.ID }
+func (c *CustomerBankAccount) billID() string { return c.ID }
+
+// sawIDs records the ids of records in an answer, so reconciliation never
+// claims a record seen before its call started.
+func sawIDs[T any](c *Client, recs []T) {
+	ids := make([]string, 0, len(recs))
+	for i := range recs {
+		if v, ok := any(&recs[i]).(identified); ok {
+			ids = append(ids, v.billID())
+		}
+	}
+	c.known.saw(ids...)
+}

@@ -2,12 +2,14 @@ package billapi_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -77,7 +79,17 @@ const (
 	dropBefore        // close the connection; the emulator never sees the call
 	dropAfter         // let the emulator apply the call, then close without an answer
 	delayAfter        // let the emulator apply the call, hold the answer 150 ms, then send it
+	errAfter          // let the emulator apply the call, then answer BDC_1001
+	malformed         // answer BDC_1002; the emulator never sees the call
+	busy              // answer BDC_1322; the emulator never sees the call
+	reverse           // let the emulator apply a Bulk call, then answer its items in reverse order
 )
+
+// bdc is an error envelope with code.
+func bdc(w http.ResponseWriter, code string) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = fmt.Fprintf(w, `{"response_status":1,"response_message":"Error","response_data":{"error_code":%q,"error_message":"scripted %s"}}`, code, code)
+}
 
 // script sits in front of the emulator and plays scripted faults on the
 // n-th call to an op (the path between /api/v2/ and .json).
@@ -87,6 +99,18 @@ type script struct {
 	mu    sync.Mutex
 	seen  map[string]int
 	rules map[string]map[int]action
+	sids  map[string]bool // session ids the client sent
+}
+
+// sessions returns the session ids the client has sent.
+func (s *script) sessions() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for id := range s.sids {
+		out = append(out, id)
+	}
+	return out
 }
 
 // on makes the n-th call (from 1, counted from now on) to op do a.
@@ -110,7 +134,16 @@ func (s *script) count(op string) int {
 
 func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/api/v2/"), ".json")
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	form, _ := url.ParseQuery(string(body))
 	s.mu.Lock()
+	if sid := form.Get("sessionId"); sid != "" {
+		if s.sids == nil {
+			s.sids = make(map[string]bool)
+		}
+		s.sids[sid] = true
+	}
 	s.seen[op]++
 	a := s.rules[op][s.seen[op]]
 	s.mu.Unlock()
@@ -127,6 +160,30 @@ func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		maps.Copy(w.Header(), rec.Header())
 		w.WriteHeader(rec.Code)
 		_, _ = w.Write(rec.Body.Bytes())
+	case errAfter:
+		s.next.ServeHTTP(httptest.NewRecorder(), r)
+		bdc(w, billapi.CodeSystemError)
+	case malformed:
+		bdc(w, billapi.CodeUnknownError)
+	case busy:
+		bdc(w, billapi.CodeTooManyInFlight)
+	case reverse:
+		rec := httptest.NewRecorder()
+		s.next.ServeHTTP(rec, r)
+		var env struct {
+			Status  int    `json:"response_status"`
+			Message string `json:"response_message"`
+			Data    struct {
+				Bulk []json.RawMessage `json:"bulk"`
+			} `json:"response_data"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &env); err != nil {
+			panic(err)
+		}
+		slices.Reverse(env.Data.Bulk)
+		b, _ := json.Marshal(env)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(b)
 	default:
 		s.next.ServeHTTP(w, r)
 	}

@@ -24,14 +24,20 @@ type kind[T any] struct {
 	// matchKey identifies a created record for reconciliation: two records
 	// with the same key are indistinguishable to the client.
 	matchKey func(obj *T) string
-	// scope narrows the reconciliation List to where objs' records can be
-	// (their customers); ok=false means none of objs can exist in BILL.
-	scope func(objs []T) (filters []Filter, ok bool)
-	// unique says matchKey is unique among BILL's records (customer names),
-	// so reconciliation may stop at the first match per object.
-	unique bool
+	// owners returns the customer ids objs' records belong to, which
+	// narrow the reconciliation List; nil for customers themselves.
+	// ok=false means none of objs can exist in BILL.
+	owners func(objs []T) (ids []string, ok bool)
+	// ownerOf returns the customer id one object belongs to ("" for customers).
+	ownerOf func(obj *T) string
 	// created returns the record's createdTime, for ordering candidates.
 	created func(obj *T) string
+	// active returns the record's isActive ("1" active, "2" deleted).
+	active func(obj *T) string
+	// sameItem reports whether got, one item of a Bulk answer, is the
+	// answer to sent: same id for updates, deletes and undeletes, same
+	// identifying content for creates (see bulkMatches).
+	sameItem func(sent, got *T) bool
 	// isDuplicate reports BILL's answer to a create that collides with an
 	// existing record (customer names are unique: WIRE-DECISIONS.md).
 	isDuplicate func(e *Error) bool
@@ -74,12 +80,9 @@ func checkID(op, what, prefix, id string) *Error {
 		Message: fmt.Sprintf("%s %q is not a BILL id: it must be 20 letters and digits starting with %q", what, id, prefix)}
 }
 
-// customerScope: customers are matched among all records created since the
-// send; the createdTime filter is added by the reconciler.
-func customerScope([]Customer) ([]Filter, bool) { return nil, true }
-
-// customerIDScope narrows to the customers the objects belong to.
-func customerIDScope(ids []string) ([]Filter, bool) {
+// validCustomerIDs keeps the distinct well-formed customer ids of ids;
+// ok=false when none is left.
+func validCustomerIDs(ids []string) ([]string, bool) {
 	seen := make(map[string]bool, len(ids))
 	var valid []string
 	for _, id := range ids {
@@ -88,15 +91,19 @@ func customerIDScope(ids []string) ([]Filter, bool) {
 			valid = append(valid, id)
 		}
 	}
-	switch len(valid) {
-	case 0:
-		return nil, false
-	case 1:
-		return []Filter{{Field: "customerId", Op: OpEq, Value: valid[0]}}, true
-	default:
-		return []Filter{{Field: "customerId", Op: OpIn, Value: strings.Join(valid, ",")}}, true
-	}
+	return valid, len(valid) > 0
 }
+
+// activeOr1 is isActive as a create leaves it: "1" unless set.
+func activeOr1(p *string) string {
+	if p == nil || *p == "" {
+		return Active
+	}
+	return *p
+}
+
+// sameID compares ids, for Bulk answers to updates, deletes and undeletes.
+func sameID(a, b string) bool { return a != "" && a == b }
 
 // customerKind describes Customer.
 func customerKind() kind[Customer] {
@@ -130,10 +137,21 @@ func customerKind() kind[Customer] {
 				o.Name = cur.Name
 			}
 		},
-		matchKey:    func(o *Customer) string { return norm(o.Name) },
-		unique:      true,
-		scope:       customerScope,
-		created:     func(o *Customer) string { return Deref(o.CreatedTime) },
+		// Names need not be unique at BILL: a lost customer is matched on
+		// every identifying field the caller sent ("" and null alike).
+		matchKey: func(o *Customer) string {
+			return strings.Join([]string{norm(o.Name), norm(o.CompanyName), norm(o.Email), norm(o.AccNumber)}, "\x00")
+		},
+		owners:  func([]Customer) ([]string, bool) { return nil, true },
+		ownerOf: func(*Customer) string { return "" },
+		created: func(o *Customer) string { return Deref(o.CreatedTime) },
+		active:  func(o *Customer) string { return Deref(o.IsActive) },
+		sameItem: func(sent, got *Customer) bool {
+			if sent.ID != "" {
+				return sameID(sent.ID, got.ID)
+			}
+			return norm(sent.Name) == norm(got.Name)
+		},
 		isDuplicate: isDuplicateName,
 	}
 }
@@ -192,14 +210,22 @@ func contactKind() kind[CustomerContact] {
 		matchKey: func(o *CustomerContact) string {
 			return Deref(o.CustomerID) + "\x00" + norm(o.FirstName) + "\x00" + norm(o.LastName) + "\x00" + norm(o.Email)
 		},
-		scope: func(objs []CustomerContact) ([]Filter, bool) {
+		owners: func(objs []CustomerContact) ([]string, bool) {
 			ids := make([]string, len(objs))
 			for i := range objs {
 				ids[i] = Deref(objs[i].CustomerID)
 			}
-			return customerIDScope(ids)
+			return validCustomerIDs(ids)
 		},
-		created:     func(o *CustomerContact) string { return Deref(o.CreatedTime) },
+		ownerOf: func(o *CustomerContact) string { return Deref(o.CustomerID) },
+		created: func(o *CustomerContact) string { return Deref(o.CreatedTime) },
+		active:  func(o *CustomerContact) string { return Deref(o.IsActive) },
+		sameItem: func(sent, got *CustomerContact) bool {
+			if sent.ID != "" {
+				return sameID(sent.ID, got.ID)
+			}
+			return Deref(sent.CustomerID) == Deref(got.CustomerID) && norm(sent.FirstName) == norm(got.FirstName) && norm(sent.Email) == norm(got.Email)
+		},
 		isDuplicate: func(*Error) bool { return false },
 	}
 }
@@ -223,17 +249,29 @@ func bankAccountKind() kind[CustomerBankAccount] {
 		},
 		missingForUpdate: func(*CustomerBankAccount) []string { return nil },
 		fill:             func(*CustomerBankAccount, *CustomerBankAccount) {},
+		// Only what BILL answers unmasked: the customer, active, and the
+		// last digits of the account number. BILL may mask routingNumber
+		// ("*****0358") and could normalise nameOnAccount; a customer has
+		// at most one active bank account, so this is enough.
 		matchKey: func(o *CustomerBankAccount) string {
-			return Deref(o.CustomerID) + "\x00" + norm(o.NameOnAccount) + "\x00" + digits(Deref(o.RoutingNumber)) + "\x00" + last4(o.AccountNumber)
+			return Deref(o.CustomerID) + "\x00" + activeOr1(o.IsActive) + "\x00" + last4(o.AccountNumber)
 		},
-		scope: func(objs []CustomerBankAccount) ([]Filter, bool) {
+		owners: func(objs []CustomerBankAccount) ([]string, bool) {
 			ids := make([]string, len(objs))
 			for i := range objs {
 				ids[i] = Deref(objs[i].CustomerID)
 			}
-			return customerIDScope(ids)
+			return validCustomerIDs(ids)
 		},
-		created:     func(o *CustomerBankAccount) string { return Deref(o.CreatedTime) },
+		ownerOf: func(o *CustomerBankAccount) string { return Deref(o.CustomerID) },
+		created: func(o *CustomerBankAccount) string { return Deref(o.CreatedTime) },
+		active:  func(o *CustomerBankAccount) string { return Deref(o.IsActive) },
+		sameItem: func(sent, got *CustomerBankAccount) bool {
+			if sent.ID != "" {
+				return sameID(sent.ID, got.ID)
+			}
+			return Deref(sent.CustomerID) == Deref(got.CustomerID) && last4(sent.AccountNumber) == last4(got.AccountNumber)
+		},
 		isDuplicate: func(*Error) bool { return false },
 	}
 }

@@ -62,6 +62,7 @@ func listPage[T any](ctx context.Context, c *Client, entity string, p ListParams
 	if err := json.Unmarshal(raw, &page); err != nil {
 		return nil, badResponse(op, 200, "List answered something other than an array of "+entity)
 	}
+	sawIDs(c, page)
 	return page, nil
 }
 

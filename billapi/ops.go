@@ -53,9 +53,17 @@ func byID[T any](ctx context.Context, c *Client, k kind[T], verb, id string) (*T
 	}
 	raw, err := c.call(ctx, op, idData{ID: id}, mode)
 	if err != nil {
+		var rl *refusedAfterLost
+		if errors.As(err, &rl) {
+			return readBack(ctx, c, k, verb, id, nil, rl.cause)
+		}
 		return nil, err
 	}
-	return decodeEntity[T](op, raw)
+	v, err := decodeEntity[T](op, raw)
+	if err == nil && verb == "Read" {
+		sawIDs(c, []T{*v})
+	}
+	return v, err
 }
 
 // update sends an Update. BILL requires some fields on every update
@@ -74,11 +82,87 @@ func update[T any](ctx context.Context, c *Client, k kind[T], obj T) (*T, error)
 		}
 		k.fill(&obj, cur)
 	}
-	raw, err := c.call(ctx, op, objData[T]{Obj: k.forWrite(obj)}, modeIdempotent)
+	sent := k.forWrite(obj)
+	raw, err := c.call(ctx, op, objData[T]{Obj: sent}, modeIdempotent)
 	if err != nil {
+		var rl *refusedAfterLost
+		if errors.As(err, &rl) {
+			return readBack(ctx, c, k, "Update", k.id(&obj), &sent, rl.cause)
+		}
 		return nil, err
 	}
 	return decodeEntity[T](op, raw)
+}
+
+// readBack settles an update, delete or undelete whose earlier answer was
+// lost and whose retry was refused: the first attempt may have applied.
+// It reads the record; when it holds the change the call succeeded, else
+// the refusal stands, saying the record was checked. When the read fails
+// too the outcome is undecided. sent is the update's object (nil otherwise).
+func readBack[T any](ctx context.Context, c *Client, k kind[T], verb, id string, sent *T, cause *Error) (*T, error) {
+	cur, err := byID(ctx, c, k, "Read", id)
+	if err != nil {
+		return nil, &Error{Op: cause.Op, Code: CodeUndecidedOutcome, Class: ClassTransport, Err: errors.Join(cause, err),
+			Message: fmt.Sprintf("the answer to this %s was lost, BILL refused the retry (%s: %s) and reading the %s back failed; the change may or may not have been made: get the %s to check",
+				strings.ToLower(verb), cause.Code, cause.Message, k.entity, k.entity)}
+	}
+	if holds(k, verb, sent, cur) {
+		c.log.Debug().Str("op", cause.Op).Str("code", cause.Code).Msg("bill: retry refused after a lost answer; the record holds the change")
+		return cur, nil
+	}
+	e := *cause
+	e.Message = cause.Message + " (an earlier attempt's answer was lost; the record was read back and does not hold the change)"
+	return nil, &e
+}
+
+// holds reports whether cur shows the effect of verb (and of sent, for
+// Update).
+func holds[T any](k kind[T], verb string, sent, cur *T) bool {
+	switch verb {
+	case "Delete":
+		return k.active(cur) == Inactive
+	case "Undelete":
+		return k.active(cur) == Active
+	case "Update":
+		return sent != nil && fieldsMatch(sent, cur)
+	}
+	return false
+}
+
+// fieldsMatch reports whether every field set in sent has the same value
+// in cur ("" and null alike, strings compared trimmed).
+func fieldsMatch[T any](sent, cur *T) bool {
+	var s, r map[string]any
+	bs, err1 := json.Marshal(sent)
+	br, err2 := json.Marshal(cur)
+	if err1 != nil || err2 != nil || json.Unmarshal(bs, &s) != nil || json.Unmarshal(br, &r) != nil {
+		return false
+	}
+	for f, v := range s {
+		if f == "entity" || f == "id" {
+			continue
+		}
+		if cmpValue(v) != cmpValue(r[f]) {
+			return false
+		}
+	}
+	return true
+}
+
+// cmpValue renders a decoded JSON value for fieldsMatch.
+func cmpValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		x = strings.TrimSpace(x)
+		if x == UnsetID {
+			return ""
+		}
+		return x
+	default:
+		return fmt.Sprint(x)
+	}
 }
 
 // checkNewObject rejects create input that cannot be right.

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -63,13 +65,14 @@ const reconcileTries = 3
 type knownIDs struct {
 	mu       sync.Mutex
 	ids      map[string]time.Time
+	seen     map[string]time.Time // first time an id appeared in any answer
 	lastTrim time.Time
 	inflight map[string]int
 	changed  chan struct{} // closed and replaced whenever inflight drops
 }
 
 func newKnownIDs() *knownIDs {
-	return &knownIDs{ids: make(map[string]time.Time), inflight: make(map[string]int), changed: make(chan struct{})}
+	return &knownIDs{ids: make(map[string]time.Time), seen: make(map[string]time.Time), inflight: make(map[string]int), changed: make(chan struct{})}
 }
 
 // begin records creates with these match keys going on the wire.
@@ -128,14 +131,54 @@ func (k *knownIDs) waitIdle(ctx context.Context, keys []string) error {
 // addLocked records id; k.mu must be held.
 func (k *knownIDs) addLocked(id string, now time.Time) {
 	k.ids[id] = now
-	if now.Sub(k.lastTrim) > time.Minute {
-		k.lastTrim = now
-		for id, t := range k.ids {
-			if now.Sub(t) > knownTTL {
-				delete(k.ids, id)
-			}
+	k.trimLocked(now)
+}
+
+// trimLocked forgets ids older than knownTTL, at most once a minute.
+func (k *knownIDs) trimLocked(now time.Time) {
+	if now.Sub(k.lastTrim) <= time.Minute {
+		return
+	}
+	k.lastTrim = now
+	for id, t := range k.ids {
+		if now.Sub(t) > knownTTL {
+			delete(k.ids, id)
 		}
 	}
+	for id, t := range k.seen {
+		if now.Sub(t) > knownTTL {
+			delete(k.seen, id)
+		}
+	}
+}
+
+// saw records that ids appeared in an answer (first sighting only).
+func (k *knownIDs) saw(ids ...string) {
+	now := time.Now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, id := range ids {
+		if _, ok := k.seen[id]; !ok && id != "" {
+			k.seen[id] = now
+		}
+	}
+	k.trimLocked(now)
+}
+
+// eligible reports whether id may be claimed by a reconciliation of a call
+// that started at callStart: not handed out, not seen before the call.
+func (k *knownIDs) eligible(id string, callStart time.Time) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.eligibleLocked(id, callStart)
+}
+
+func (k *knownIDs) eligibleLocked(id string, callStart time.Time) bool {
+	if _, known := k.ids[id]; known {
+		return false
+	}
+	t, seen := k.seen[id]
+	return !seen || !t.Before(callStart)
 }
 
 // has reports whether id was handed to a caller.
@@ -156,7 +199,8 @@ type sendFunc[T any] func(ctx context.Context, objs []T) ([]outcome[T], error)
 // every later call too (see isFatal), which bulk callers propagate.
 func createReconciled[T any](ctx context.Context, c *Client, k kind[T], op string, objs []T, send sendFunc[T]) ([]outcome[T], error) {
 	out := make([]outcome[T], len(objs))
-	since := time.Now().Add(-reconcileMargin)
+	callStart := time.Now()
+	since := callStart.Add(-reconcileMargin)
 	pending := make([]int, len(objs))
 	for i := range pending {
 		pending[i] = i
@@ -198,7 +242,23 @@ func createReconciled[T any](ctx context.Context, c *Client, k kind[T], op strin
 					return out, e
 				}
 			}
-			found, rerr := reconcile(ctx, c, k, batch, since)
+			found, rerr := reconcile(ctx, c, k, batch, since, callStart)
+			if rerr == nil && isTimeout(lost.cause) && slices.Contains(found, nil) {
+				// A timed-out call may still be running at BILL: look a
+				// second time, after a pause, before re-sending anything.
+				if se := sleep(ctx, op, max(c.backoffBase, backoffDelay(c.backoffBase, c.backoffMax, losses+1))); se != nil {
+					e := undecided(op, k.entity, lost.cause, "the call was cancelled while checking")
+					fillErr(out, pending, e)
+					return out, e
+				}
+				var again []*T
+				again, rerr = reconcile(ctx, c, k, batch, since, callStart)
+				for j := range found {
+					if found[j] == nil && rerr == nil {
+						found[j] = again[j]
+					}
+				}
+			}
 			if rerr != nil {
 				e := undecided(op, k.entity, lost.cause, "checking whether it was applied failed: "+rerr.Error())
 				e.Err = errors.Join(lost.cause, rerr)
@@ -257,7 +317,7 @@ func createReconciled[T any](ctx context.Context, c *Client, k kind[T], op strin
 			}
 		}
 		if len(dups) > 0 {
-			found, rerr := reconcile(ctx, c, k, pick(objs, dups), since)
+			found, rerr := reconcile(ctx, c, k, pick(objs, dups), since, callStart)
 			for j, i := range dups {
 				switch {
 				case rerr != nil:
@@ -272,10 +332,13 @@ func createReconciled[T any](ctx context.Context, c *Client, k kind[T], op strin
 	return out, nil
 }
 
-// reconcile finds, for each of objs, the record a lost create made, or nil.
-func reconcile[T any](ctx context.Context, c *Client, k kind[T], objs []T, since time.Time) ([]*T, error) {
+// reconcile finds, for each of objs, the record a lost create made, or
+// nil. Candidates were created since since, match an object's key, are not
+// ids this client handed out, and were not seen in any answer before
+// callStart (a record seen before the call cannot be its result).
+func reconcile[T any](ctx context.Context, c *Client, k kind[T], objs []T, since, callStart time.Time) ([]*T, error) {
 	found := make([]*T, len(objs))
-	scope, ok := k.scope(objs)
+	owners, ok := k.owners(objs)
 	if !ok {
 		return found, nil
 	}
@@ -289,17 +352,23 @@ func reconcile[T any](ctx context.Context, c *Client, k kind[T], objs []T, since
 	if err := c.known.waitIdle(ctx, keys); err != nil {
 		return nil, canceled("List/"+k.entity, err)
 	}
-	filters := append([]Filter{{Field: "createdTime", Op: OpGe, Value: FormatTime(since)}}, scope...)
 	var cands []T
 	var err error
+	busy := 0
 	for try := 1; ; try++ {
-		if k.unique {
-			cands, err = newestCandidates(ctx, c, k, objs, filters)
-		} else {
-			cands, err = collect[T](ctx, c, k.entity, ListParams{Max: MaxListPage, Filters: filters})
-		}
+		cands, err = candidates(ctx, c, k, objs, owners, since, callStart)
 		if err == nil {
 			break
+		}
+		if errors.Is(err, ErrConcurrency) && busy < 2*reconcileTries {
+			// BDC_1322 while checking: our own timed-out call may still
+			// hold one of BILL's slots. It is still running; look again.
+			busy++
+			try--
+			if se := sleep(ctx, "List/"+k.entity, max(c.backoffBase, backoffDelay(c.backoffBase, c.backoffMax, busy+1))); se != nil {
+				return nil, se
+			}
+			continue
 		}
 		if try >= reconcileTries || isFatal(err) || errors.Is(err, ErrInput) {
 			return nil, err
@@ -327,7 +396,7 @@ func reconcile[T any](ctx context.Context, c *Client, k kind[T], objs []T, since
 		list := byKey[k.matchKey(&objs[i])]
 		for n, j := range list {
 			id := k.id(&cands[j])
-			if _, known := c.known.ids[id]; known {
+			if !c.known.eligibleLocked(id, callStart) {
 				continue
 			}
 			found[i] = &cands[j]
@@ -339,19 +408,72 @@ func reconcile[T any](ctx context.Context, c *Client, k kind[T], objs []T, since
 	return found, nil
 }
 
+// candidates lists the records objs' lost creates may have made: created
+// since since, within objs' customers. Several customers are listed with
+// one "in" filter, or, once BILL has refused "in", one "=" List each.
+func candidates[T any](ctx context.Context, c *Client, k kind[T], objs []T, owners []string, since, callStart time.Time) ([]T, error) {
+	base := Filter{Field: "createdTime", Op: OpGe, Value: FormatTime(since)}
+	if len(owners) == 0 {
+		return newestCandidates(ctx, c, k, objs, []Filter{base}, callStart)
+	}
+	if len(owners) > 1 && !c.inRefused.Load() {
+		in := Filter{Field: "customerId", Op: OpIn, Value: strings.Join(owners, ",")}
+		cands, err := newestCandidates(ctx, c, k, objs, []Filter{base, in}, callStart)
+		if !refusedFilter(err) {
+			return cands, err
+		}
+		c.refuseIn(err)
+	}
+	var all []T
+	for _, owner := range owners {
+		var mine []T
+		for i := range objs {
+			if k.ownerOf(&objs[i]) == owner {
+				mine = append(mine, objs[i])
+			}
+		}
+		cands, err := newestCandidates(ctx, c, k, mine, []Filter{base, {Field: "customerId", Op: OpEq, Value: owner}}, callStart)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, cands...)
+	}
+	return all, nil
+}
+
+// refusedFilter reports BILL refusing a List's filter as input (an "in"
+// whose value format it does not take).
+func refusedFilter(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Class == ClassInput && e.Code != CodeLocalInput
+}
+
+// refuseIn records that BILL refused the "in" operator: from now on the
+// client uses "=" filters and reads by id instead.
+func (c *Client) refuseIn(err error) {
+	if !c.inRefused.Swap(true) {
+		var e *Error
+		code := ""
+		if errors.As(err, &e) {
+			code = e.Code
+		}
+		c.log.Info().Str("code", code).Msg("bill: BILL refused the List filter operator \"in\"; using = filters and reads by id")
+	}
+}
+
 // uniquePage is the page size of a newest-first reconciliation List: a lost
 // create is among the newest records, so one small page usually settles it.
 const uniquePage = 200
 
-// newestCandidates serves kinds whose key is unique in BILL (customer
-// names): it lists newest first and stops as soon as every object's key has
-// a candidate this client does not already know, instead of listing the
-// whole window.
-func newestCandidates[T any](ctx context.Context, c *Client, k kind[T], objs []T, filters []Filter) ([]T, error) {
-	want := make(map[string]bool, len(objs))
+// newestCandidates lists newest first and stops as soon as every object
+// has an eligible candidate (matching key, not handed out, not seen before
+// callStart), instead of listing the whole window.
+func newestCandidates[T any](ctx context.Context, c *Client, k kind[T], objs []T, filters []Filter, callStart time.Time) ([]T, error) {
+	want := make(map[string]int, len(objs))
 	for i := range objs {
-		want[k.matchKey(&objs[i])] = true
+		want[k.matchKey(&objs[i])]++
 	}
+	left := len(objs)
 	var cands []T
 	p := ListParams{Max: uniquePage, Filters: filters, Sort: []Sort{{Field: "createdTime", Asc: false}}}
 	for v, err := range listAll[T](ctx, c, k.entity, p) {
@@ -359,12 +481,12 @@ func newestCandidates[T any](ctx context.Context, c *Client, k kind[T], objs []T
 			return nil, err
 		}
 		key := k.matchKey(&v)
-		if !want[key] || c.known.has(k.id(&v)) {
+		if want[key] == 0 || !c.known.eligible(k.id(&v), callStart) {
 			continue
 		}
 		cands = append(cands, v)
-		delete(want, key)
-		if len(want) == 0 {
+		want[key]--
+		if left--; left == 0 {
 			break
 		}
 	}
@@ -388,13 +510,13 @@ func isTimeout(e *Error) bool {
 
 // isFatal reports failures that will fail every later call as well:
 // rejected credentials, a spent hourly limit, a cancelled context, a session
-// BILL keeps refusing.
+// BILL keeps refusing, BILL unreachable.
 func isFatal(err error) bool {
 	var e *Error
 	if !errors.As(err, &e) {
 		return err != nil
 	}
-	return e.Class == ClassAuth || e.Class == ClassHourlyLimit || e.Class == ClassSession || e.Code == CodeCanceled
+	return e.Class == ClassAuth || e.Class == ClassHourlyLimit || e.Class == ClassSession || e.Class == ClassUnreachable || e.Code == CodeCanceled
 }
 
 func fatalOrNil(err error) error {

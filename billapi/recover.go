@@ -17,24 +17,23 @@ import (
 // import are two records and each is claimed once. An item with no match
 // was not applied and may be sent again.
 
-// ReconcileSince is the createdTime from which a journal's recovery must
-// look for records sent at t: it absorbs clock skew between this machine
-// and BILL, as the in-process reconciliation does.
-func ReconcileSince(t time.Time) time.Time { return t.Add(-reconcileMargin) }
-
 // FindCreatedCustomers returns, for each of objs, the customer an earlier
-// create made since since, or nil when there is none.
-func (c *Client) FindCreatedCustomers(ctx context.Context, objs []Customer, since time.Time, claimed []string) ([]*Customer, error) {
-	return findCreated(ctx, c, customerKind(), objs, since, claimed)
+// create sent at sentAt (by this process or one that died) made, or nil
+// when there is none.
+func (c *Client) FindCreatedCustomers(ctx context.Context, objs []Customer, sentAt time.Time, claimed []string) ([]*Customer, error) {
+	return findCreated(ctx, c, customerKind(), objs, sentAt, claimed)
 }
 
 // FindCreatedCustomerContacts returns, for each of objs, the contact an
-// earlier create made since since, or nil when there is none.
-func (c *Client) FindCreatedCustomerContacts(ctx context.Context, objs []CustomerContact, since time.Time, claimed []string) ([]*CustomerContact, error) {
-	return findCreated(ctx, c, contactKind(), objs, since, claimed)
+// earlier create sent at sentAt made, or nil when there is none.
+func (c *Client) FindCreatedCustomerContacts(ctx context.Context, objs []CustomerContact, sentAt time.Time, claimed []string) ([]*CustomerContact, error) {
+	return findCreated(ctx, c, contactKind(), objs, sentAt, claimed)
 }
 
-func findCreated[T any](ctx context.Context, c *Client, k kind[T], objs []T, since time.Time, claimed []string) ([]*T, error) {
+// findCreated reconciles objs as a lost create sent at sentAt: the
+// createdTime window opens reconcileMargin before it (clock skew), and a
+// record this process saw in an answer before sentAt is not a candidate.
+func findCreated[T any](ctx context.Context, c *Client, k kind[T], objs []T, sentAt time.Time, claimed []string) ([]*T, error) {
 	if len(objs) == 0 {
 		return nil, nil
 	}
@@ -50,5 +49,5 @@ func findCreated[T any](ctx context.Context, c *Client, k kind[T], objs []T, sin
 	for i := range objs {
 		batch[i] = k.forWrite(objs[i])
 	}
-	return reconcile(ctx, c, k, batch, since)
+	return reconcile(ctx, c, k, batch, sentAt.Add(-reconcileMargin), sentAt)
 }

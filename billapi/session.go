@@ -3,6 +3,7 @@ package billapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"strings"
 	"time"
@@ -64,6 +65,10 @@ func (c *Client) obtain(ctx context.Context, force bool) (*activeSession, error)
 	}
 	if c.locker != nil {
 		unlock, err := c.locker.LockLogin(ctx)
+		var be *Error
+		if errors.As(err, &be) {
+			return nil, err // the store says why the call must fail (e.g. a hung process holds the lock)
+		}
 		if err != nil {
 			c.log.Warn().Err(err).Msg("bill session store: login lock failed; logging in without it")
 		} else {

@@ -175,26 +175,60 @@ func tolerantNumber(tok []byte) (n float64, null bool, err error) {
 	return n, false, nil
 }
 
+// fastThenTolerant decodes b into v with encoding/json through plain (v
+// as a type without this UnmarshalJSON) and, only when a field's JSON type
+// differs from the struct's, again from scratch with decodeTolerant. The
+// fast path keeps List pages of 999 records cheap.
+func fastThenTolerant[T any](b []byte, v *T, plain any) error {
+	if err := json.Unmarshal(b, plain); err == nil {
+		return nil
+	}
+	var zero T
+	*v = zero
+	return decodeTolerant(b, v)
+}
+
 // UnmarshalJSON reads a Customer tolerantly (see decodeTolerant).
-func (c *Customer) UnmarshalJSON(b []byte) error { return decodeTolerant(b, c) }
+func (c *Customer) UnmarshalJSON(b []byte) error {
+	type plain Customer
+	return fastThenTolerant(b, c, (*plain)(c))
+}
 
 // UnmarshalJSON reads a CustomerContact tolerantly (see decodeTolerant).
-func (c *CustomerContact) UnmarshalJSON(b []byte) error { return decodeTolerant(b, c) }
+func (c *CustomerContact) UnmarshalJSON(b []byte) error {
+	type plain CustomerContact
+	return fastThenTolerant(b, c, (*plain)(c))
+}
 
 // UnmarshalJSON reads a CustomerBankAccount tolerantly (see decodeTolerant):
 // isSavings and isPersonalAcct arrive as booleans from BILL, and as the
 // strings "true"/"false" from readings of its reference.
-func (c *CustomerBankAccount) UnmarshalJSON(b []byte) error { return decodeTolerant(b, c) }
+func (c *CustomerBankAccount) UnmarshalJSON(b []byte) error {
+	type plain CustomerBankAccount
+	return fastThenTolerant(b, c, (*plain)(c))
+}
 
 // UnmarshalJSON reads GetSessionInfo's answer tolerantly.
-func (s *SessionInfo) UnmarshalJSON(b []byte) error { return decodeTolerant(b, s) }
+func (s *SessionInfo) UnmarshalJSON(b []byte) error {
+	type plain SessionInfo
+	return fastThenTolerant(b, s, (*plain)(s))
+}
 
 // UnmarshalJSON reads Login's answer tolerantly.
-func (l *loginAnswer) UnmarshalJSON(b []byte) error { return decodeTolerant(b, l) }
+func (l *loginAnswer) UnmarshalJSON(b []byte) error {
+	type plain loginAnswer
+	return fastThenTolerant(b, l, (*plain)(l))
+}
 
 // UnmarshalJSON reads an error's response_data tolerantly (a numeric
 // error_code is read as its digits).
-func (e *errorData) UnmarshalJSON(b []byte) error { return decodeTolerant(b, e) }
+func (e *errorData) UnmarshalJSON(b []byte) error {
+	type plain errorData
+	return fastThenTolerant(b, e, (*plain)(e))
+}
 
 // UnmarshalJSON reads the envelope tolerantly: response_status may be 0 or "0".
-func (e *envelope) UnmarshalJSON(b []byte) error { return decodeTolerant(b, e) }
+func (e *envelope) UnmarshalJSON(b []byte) error {
+	type plain envelope
+	return fastThenTolerant(b, e, (*plain)(e))
+}

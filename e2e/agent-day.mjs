@@ -8,7 +8,10 @@
 //
 // The day: create a customer with two contacts; bulk-create 250 customers
 // while receiving progress notifications; find one by name and update its
-// email; add a bank account (masked in every answer); delete and undelete.
+// email; add a bank account (masked in every answer); delete and undelete;
+// find a customer by email and update it; onboard a customer with a contact
+// in one call, twice (the second creates nothing); upsert 300 rows of which
+// 100 exist, twice (the second changes nothing).
 //
 // On success it prints one JSON line with a summary on stdout and exits 0;
 // on the first failed assertion it prints what was expected, what came back
@@ -32,10 +35,12 @@ const PROTOCOL_VERSION = "2025-11-25";
 // The tool contract (DESIGN.md): names agents and configs depend on.
 const EXPECTED_TOOLS = [
   "create_customer", "get_customer", "update_customer", "delete_customer",
-  "undelete_customer", "list_customers", "bulk_create_customers",
+  "undelete_customer", "list_customers", "find_customers", "upsert_customers",
+  "onboard_customer", "bulk_create_customers",
   "bulk_update_customers", "bulk_delete_customers", "bulk_undelete_customers",
   "create_customer_contact", "get_customer_contact", "update_customer_contact",
   "delete_customer_contact", "undelete_customer_contact", "list_customer_contacts",
+  "find_customer_contacts",
   "bulk_create_customer_contacts", "bulk_update_customer_contacts",
   "bulk_delete_customer_contacts", "bulk_undelete_customer_contacts",
   "create_customer_bank_account", "get_customer_bank_account",
@@ -437,6 +442,78 @@ async function liveTheDay() {
   const contactsAfter = await ok("list_customer_contacts", { customerId: acme.id }, ["contacts", "paging"]);
   check(() => assert.equal(contactsAfter.contacts.length, 2), contactsAfter);
 
+  // --- 6. Search instead of paging: find by email, then update. ---
+  const byEmail = await ok("find_customers", { query: "AP42@northwind.example" }, ["customers", "total"]);
+  check(() => {
+    assert.ok(byEmail.customers.length >= 1, "find_customers by email finds the customer");
+    assert.equal(byEmail.customers[0].id, bulkIds[41], "an exact email ranks first");
+    assert.equal(byEmail.customers[0].email, "ap42@northwind.example");
+    assert.ok(JSON.stringify(byEmail).length <= 2000, `a find answer stays small, got ${JSON.stringify(byEmail).length} bytes`);
+  }, byEmail);
+  const newPhone = "212-555-0142";
+  await ok("update_customer", { customerId: byEmail.customers[0].id, phone: newPhone }, ["customer"]);
+  const byPhone = await ok("find_customers", { query: newPhone }, ["customers", "total"]);
+  check(() => {
+    assert.deepEqual(byPhone.customers.map((c) => c.id), [bulkIds[41]], "the server's own update is found at once");
+  }, byPhone);
+  const wileFound = await ok("find_customer_contacts", { query: "wile@acme.example" }, ["contacts", "total"]);
+  check(() => assert.equal(wileFound.contacts[0]?.id, contacts[0].id, "find_customer_contacts by email"), wileFound);
+
+  // --- 7. Onboard in one call; the same call again creates nothing. ---
+  const onboardArgs = {
+    customer: { name: "Globex Corporation", email: "ap@globex.example", accNumber: "GLOBEX-1" },
+    contacts: [{ firstName: "Hank", lastName: "Scorpio", email: "ops@globex.example" }],
+  };
+  const onboarded = await ok("onboard_customer", onboardArgs, ["complete", "customer", "contacts"]);
+  check(() => {
+    assert.equal(onboarded.complete, true);
+    assert.equal(onboarded.customer.action, "created");
+    assert.match(onboarded.customer.id, RE.customerId);
+    assert.equal(onboarded.contacts[0].action, "created");
+    assert.match(onboarded.contacts[0].id, RE.contactId);
+  }, onboarded);
+  const again = await ok("onboard_customer", onboardArgs, ["complete", "customer", "contacts"]);
+  check(() => {
+    assert.deepEqual(again.customer, { action: "reused", id: onboarded.customer.id }, "the customer is reused");
+    assert.deepEqual(again.contacts, [{ action: "reused", id: onboarded.contacts[0].id, email: "ops@globex.example" }], "the contact is reused");
+  }, again);
+  const globexes = await ok("list_customers", { nameContains: "globex" }, ["customers", "paging"]);
+  check(() => assert.equal(globexes.customers.length, 1, "one Globex, not two"), globexes);
+  const globexContacts = await ok("list_customer_contacts", { customerId: onboarded.customer.id }, ["contacts", "paging"]);
+  check(() => assert.equal(globexContacts.contacts.length, 1, "one contact, not two"), globexContacts);
+  // Acme Corp exists: onboarding it reuses it and its contact, adds the new one.
+  const acmeOnboard = await ok("onboard_customer", {
+    customer: { name: "ACME CORP" },
+    contacts: [{ firstName: "Wile", email: "wile@acme.example" }, { firstName: "Ops", email: "ops@acme.example" }],
+  }, ["complete", "customer", "contacts"]);
+  check(() => {
+    assert.deepEqual(acmeOnboard.customer, { action: "reused", id: acme.id }, "Acme Corp found by name, case-insensitively");
+    assert.deepEqual(acmeOnboard.contacts.map((c) => c.action), ["reused", "created"]);
+    assert.equal(acmeOnboard.contacts[0].id, contacts[0].id);
+  }, acmeOnboard);
+
+  // --- 8. A CRM sync: 300 rows, 100 of which exist (50 of those changed). ---
+  const rows = [];
+  for (let i = 1; i <= 100; i++) {
+    const name = `Northwind Branch ${String(i).padStart(3, "0")}`;
+    rows.push({ name, email: i <= 50 ? `crm${i}@northwind.example` : `ap${i}@northwind.example` });
+  }
+  for (let i = 1; i <= 200; i++) rows.push({ name: `Southwind Branch ${String(i).padStart(3, "0")}`, email: `ap${i}@southwind.example` });
+  const sync = await ok("upsert_customers", { matchOn: "name", customers: rows, importKey: "crm-sync-agent-day" }, ["summary", "ids"], { timeout: 60_000 });
+  check(() => {
+    assert.deepEqual(sync.summary, { total: 300, created: 200, updated: 50, unchanged: 50, failed: 0 }, "upsert summary");
+    assert.equal(sync.ids.length, 300, "one id per row");
+    assert.deepEqual(sync.ids.slice(0, 100), bulkIds.slice(0, 100), "existing rows keep their customers");
+    assert.ok(sync.ids.slice(100).every((id) => RE.customerId.test(id)), "new rows get new ids");
+  }, sync.summary);
+  const resync = await ok("upsert_customers", { matchOn: "name", customers: rows, importKey: "crm-sync-agent-day" }, ["summary", "ids"], { timeout: 60_000 });
+  check(() => {
+    assert.deepEqual(resync.summary, { total: 300, created: 0, updated: 0, unchanged: 300, failed: 0 }, "the same sync again changes nothing");
+    assert.deepEqual(resync.ids, sync.ids);
+  }, resync.summary);
+  const { customer: synced } = await ok("get_customer", { customerId: bulkIds[0] }, ["customer"]);
+  check(() => assert.equal(synced.email, "crm1@northwind.example", "the changed row was updated"), synced);
+
   closing = true;
   await client.close();
   const exit = await stopServer();
@@ -458,6 +535,7 @@ async function liveTheDay() {
     calls: calls.n,
     progress,
     progressSeenBySDK: progressSeenBySDK.length,
+    upsert: sync.summary,
     unauthorizedStatus,
     serverExit: exit,
     ms: Date.now() - started,

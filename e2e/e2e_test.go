@@ -30,11 +30,12 @@ const cmdTimeout = 90 * time.Second
 func contractTools() []string {
 	names := []string{
 		"create_customer", "get_customer", "update_customer", "delete_customer",
-		"undelete_customer", "list_customers", "bulk_create_customers",
+		"undelete_customer", "list_customers", "find_customers", "upsert_customers",
+		"onboard_customer", "bulk_create_customers",
 		"bulk_update_customers", "bulk_delete_customers", "bulk_undelete_customers",
 		"create_customer_contact", "get_customer_contact", "update_customer_contact",
 		"delete_customer_contact", "undelete_customer_contact", "list_customer_contacts",
-		"bulk_create_customer_contacts", "bulk_update_customer_contacts",
+		"find_customer_contacts", "bulk_create_customer_contacts", "bulk_update_customer_contacts",
 		"bulk_delete_customer_contacts", "bulk_undelete_customer_contacts",
 		"create_customer_bank_account", "get_customer_bank_account",
 		"delete_customer_bank_account", "list_customer_bank_accounts",
@@ -524,7 +525,10 @@ type agentDaySummary struct {
 		Progress float64 `json:"progress"`
 		Total    float64 `json:"total"`
 	} `json:"progress"`
-	ProgressSeenBySDK  int `json:"progressSeenBySDK"`
+	ProgressSeenBySDK int `json:"progressSeenBySDK"`
+	Upsert            struct {
+		Created, Updated, Unchanged, Failed int
+	} `json:"upsert"`
 	UnauthorizedStatus int `json:"unauthorizedStatus"`
 	MS                 int `json:"ms"`
 }
@@ -567,6 +571,9 @@ func testAgentDay(t *testing.T, h harness, transport string) {
 	}
 	if n := len(s.Progress); n > 0 && (s.Progress[n-1].Progress != 250 || s.Progress[n-1].Total != 250) {
 		t.Errorf("last progress %+v, want 250 of 250", s.Progress[n-1])
+	}
+	if u := s.Upsert; u.Created != 200 || u.Updated != 50 || u.Unchanged != 50 || u.Failed != 0 {
+		t.Errorf("upsert of 300 rows (100 existing, 50 changed) = %+v, want 200 created, 50 updated, 50 unchanged", u)
 	}
 	if transport == "http" && s.UnauthorizedStatus != 401 {
 		t.Errorf("a request without the bearer token got %d, want 401", s.UnauthorizedStatus)

@@ -9,9 +9,9 @@ import (
 	"github.com/bill-mcp/bill-mcp/billapi"
 )
 
-// createBankAccountArgs are create_customer_bank_account's arguments.
-type createBankAccountArgs struct {
-	CustomerID     string  `json:"customerId" jsonschema:"required,pattern=^0cu[A-Za-z0-9]{17}$" jsonschema_description:"Id of the customer who owns the account: 0cu followed by 17 letters or digits."`
+// bankAccountFields are a new bank account's fields besides its customer
+// (also onboard_customer's bankAccount).
+type bankAccountFields struct {
 	NameOnAccount  string  `json:"nameOnAccount" jsonschema:"required,minLength=1" jsonschema_description:"Account holder's name as the bank has it."`
 	RoutingNumber  string  `json:"routingNumber" jsonschema:"required,pattern=^[0-9]{9}$" jsonschema_description:"US ABA routing number: 9 digits."`
 	AccountNumber  string  `json:"accountNumber" jsonschema:"required,minLength=4,maxLength=17,pattern=^[0-9]+$" jsonschema_description:"Bank account number, digits only. It is never shown back: answers carry it masked (******7890)."`
@@ -22,16 +22,26 @@ type createBankAccountArgs struct {
 	Phone          *string `json:"phone,omitempty"`
 }
 
+// createBankAccountArgs are create_customer_bank_account's arguments.
+type createBankAccountArgs struct {
+	CustomerID string `json:"customerId" jsonschema:"required,pattern=^0cu[A-Za-z0-9]{17}$" jsonschema_description:"Id of the customer who owns the account: 0cu followed by 17 letters or digits."`
+	bankAccountFields
+}
+
 func (a createBankAccountArgs) bankAccount() billapi.CustomerBankAccount {
+	return a.bankAccountFields.bankAccount(a.CustomerID)
+}
+
+func (f bankAccountFields) bankAccount(customerID string) billapi.CustomerBankAccount {
 	return billapi.CustomerBankAccount{
-		CustomerID:     billapi.String(a.CustomerID),
-		NameOnAccount:  billapi.String(a.NameOnAccount),
-		RoutingNumber:  billapi.String(a.RoutingNumber),
-		AccountNumber:  billapi.String(a.AccountNumber),
-		Nickname:       a.Nickname,
-		IsSavings:      a.IsSavings,
-		IsPersonalAcct: a.IsPersonalAcct,
-		Phone:          a.Phone,
+		CustomerID:     billapi.String(customerID),
+		NameOnAccount:  billapi.String(f.NameOnAccount),
+		RoutingNumber:  billapi.String(f.RoutingNumber),
+		AccountNumber:  billapi.String(f.AccountNumber),
+		Nickname:       f.Nickname,
+		IsSavings:      f.IsSavings,
+		IsPersonalAcct: f.IsPersonalAcct,
+		Phone:          f.Phone,
 	}
 }
 

@@ -18,7 +18,7 @@ func benchCustomer(b *testing.B) (*billapi.Client, string) {
 	b.Helper()
 	hs := httptest.NewServer(emulator.New(emulator.Config{HourlyLimit: 100_000_000}))
 	b.Cleanup(hs.Close)
-	c := newBillClient(b, hs.URL)
+	c := newBillClient(b, hs.URL, nil)
 	cu, err := c.CreateCustomer(b.Context(), billapi.Customer{Name: billapi.String("Bench Co")})
 	if err != nil {
 		b.Fatal(err)
@@ -64,7 +64,7 @@ func BenchmarkDirectBillapi(b *testing.B) {
 // agent's context pays for: whole, per toolset, and read-only.
 func BenchmarkToolsListSize(b *testing.B) {
 	size := func(sets []string, readOnly bool) float64 {
-		sel, err := tools.Select(nil, sets, readOnly)
+		sel, err := tools.Select(nil, nil, sets, readOnly)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -99,7 +99,7 @@ type bulkSpec[In, Out any] struct {
 	bulk   func(context.Context, []In, billapi.BulkOptions) ([]billapi.BulkResult[Out], error)
 	id     func(Out) string
 	// find settles creates in doubt after a crash (nil for idempotent ops).
-	find func(ctx context.Context, objs []In, since time.Time, claimed []string) ([]*Out, error)
+	find func(ctx context.Context, objs []In, sentAt time.Time, claimed []string) ([]*Out, error)
 
 	once     sync.Once
 	compiled *jsonschema.Schema
@@ -466,7 +466,7 @@ func (s *bulkSpec[In, Out]) recover(ctx context.Context, j *journal.Journal, r *
 		if len(part) == 0 {
 			return nil
 		}
-		found, err := s.find(ctx, objs, billapi.ReconcileSince(since), claimed)
+		found, err := s.find(ctx, objs, since, claimed)
 		if err != nil {
 			x := explain(err, s.entity, opRead, time.Now())
 			return failure(x.Code, "an earlier call with this importKey was interrupted and the server could not check with BILL what it did, so nothing was sent",
@@ -583,6 +583,22 @@ func progressReporter(ctx context.Context, req mcp.CallToolRequest, total int) f
 			"progress":      succeeded + failed,
 			"total":         total,
 			"message":       fmt.Sprintf("%d of %d items done: %d succeeded, %d failed", succeeded+failed, total, succeeded, failed),
+		})
+	}
+}
+
+// progressDone is a billapi BulkOptions.Progress callback sending
+// notifications/progress on the result's path, for multi-step tools that
+// count items done (nil when the client asked for no progress).
+func progressDone(ctx context.Context, req mcp.CallToolRequest) func(done, total int) {
+	if req.Params.Meta == nil || req.Params.Meta.ProgressToken == nil {
+		return nil
+	}
+	token := req.Params.Meta.ProgressToken
+	return func(done, total int) {
+		_ = notify.Send(ctx, "notifications/progress", map[string]any{
+			"progressToken": token, "progress": done, "total": total,
+			"message": fmt.Sprintf("%d of %d items done", done, total),
 		})
 	}
 }

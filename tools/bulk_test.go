@@ -213,7 +213,7 @@ func TestBulkResumesCustomersInDoubt(t *testing.T) {
 		t.Fatal(err)
 	}
 	// the crashed process: another client, whose ids this server never saw
-	made, err := newBillClient(t, e.url).BulkCreateCustomers(t.Context(), objs, billapi.BulkOptions{})
+	made, err := newBillClient(t, e.url, nil).BulkCreateCustomers(t.Context(), objs, billapi.BulkOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,18 +26,28 @@ func (f contactFields) apply(c *billapi.CustomerContact) {
 	c.TimezoneID = f.TimezoneID
 }
 
-// createContactArgs are create_customer_contact's arguments and one item of bulk_create_customer_contacts.
-type createContactArgs struct {
-	CustomerID string `json:"customerId" jsonschema:"required,pattern=^0cu[A-Za-z0-9]{17}$" jsonschema_description:"Id of the customer the person works for: 0cu followed by 17 letters or digits."`
-	FirstName  string `json:"firstName" jsonschema:"required,minLength=1" jsonschema_description:"First name."`
-	Email      string `json:"email" jsonschema:"required,minLength=3,format=email" jsonschema_description:"Email address, e.g. jane@acme.com."`
+// newContactFields are a new contact's fields besides its customer (also
+// one contact of onboard_customer).
+type newContactFields struct {
+	FirstName string `json:"firstName" jsonschema:"required,minLength=1" jsonschema_description:"First name."`
+	Email     string `json:"email" jsonschema:"required,minLength=3,format=email" jsonschema_description:"Email address, e.g. jane@acme.com."`
 	contactFields
 }
 
-func (a createContactArgs) contact() billapi.CustomerContact {
-	c := billapi.CustomerContact{CustomerID: billapi.String(a.CustomerID), FirstName: billapi.String(a.FirstName), Email: billapi.String(a.Email)}
-	a.apply(&c)
+func (f newContactFields) contact(customerID string) billapi.CustomerContact {
+	c := billapi.CustomerContact{CustomerID: billapi.String(customerID), FirstName: billapi.String(f.FirstName), Email: billapi.String(f.Email)}
+	f.apply(&c)
 	return c
+}
+
+// createContactArgs are create_customer_contact's arguments and one item of bulk_create_customer_contacts.
+type createContactArgs struct {
+	CustomerID string `json:"customerId" jsonschema:"required,pattern=^0cu[A-Za-z0-9]{17}$" jsonschema_description:"Id of the customer the person works for: 0cu followed by 17 letters or digits."`
+	newContactFields
+}
+
+func (a createContactArgs) contact() billapi.CustomerContact {
+	return a.newContactFields.contact(a.CustomerID)
 }
 
 // updateContactArgs are update_customer_contact's arguments and one item of bulk_update_customer_contacts.

@@ -8,6 +8,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/bill-mcp/bill-mcp/billapi"
+	"github.com/bill-mcp/bill-mcp/internal/index"
 )
 
 // customerFields are the writable customer fields besides name, shared by
@@ -135,7 +136,7 @@ type customerFilter struct {
 type listCustomersArgs struct {
 	listCommon
 	Filters      []customerFilter `json:"filters,omitempty" jsonschema_description:"Conditions every returned customer meets."`
-	NameContains string           `json:"nameContains,omitempty" jsonschema:"minLength=1" jsonschema_description:"Only customers whose name contains this text, case-insensitively. BILL cannot filter by name, so the server reads every page to match; start and max then page through the matches."`
+	NameContains string           `json:"nameContains,omitempty" jsonschema:"minLength=1" jsonschema_description:"Only customers whose name contains this text, case-insensitively. Answered from the server's index of the org (no more than a minute old); start and max page through the matches."`
 }
 
 // customerOutput is the result of the single-customer tools.
@@ -227,7 +228,7 @@ func UndeleteCustomer(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
 }
 
 // ListCustomers is list_customers: one page of customers.
-func ListCustomers(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
+func ListCustomers(c *billapi.Client, ix *index.Index) (mcp.Tool, server.ToolHandlerFunc) {
 	t := newTool("list_customers", "List customers",
 		"List customers, a page at a time (default 50, up to 999), active and deleted unless isActive is set. "+
 			"Use nameContains to find customers by name, filters for other fields, and paging.nextStart to read on. "+
@@ -244,14 +245,21 @@ func ListCustomers(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
 			pg    paging
 			err   error
 		)
+		var indexed bool
 		if a.NameContains != "" {
+			items, pg, indexed, err = customersNamed(ctx, c, ix, a.NameContains, a, p)
+		}
+		switch {
+		case indexed: // answered from the local index
+		case a.NameContains != "":
+			// with filters or sort: BILL applies them, the server matches names
 			needle := strings.ToLower(a.NameContains)
 			scan := p
 			scan.Start, scan.Max = 0, billapi.MaxListPage
 			items, pg, err = matchingPage(c.AllCustomers(ctx, scan), func(cu billapi.Customer) bool {
 				return strings.Contains(strings.ToLower(billapi.Deref(cu.Name)), needle)
 			}, p.Start, p.Max)
-		} else {
+		default:
 			items, pg, err = listPage(ctx, c.ListCustomers, p)
 		}
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bill-mcp/bill-mcp/billapi"
 	"github.com/bill-mcp/bill-mcp/billapi/emulator"
+	"github.com/bill-mcp/bill-mcp/internal/index"
 	"github.com/bill-mcp/bill-mcp/internal/journal"
 	"github.com/bill-mcp/bill-mcp/internal/server"
 	"github.com/bill-mcp/bill-mcp/secret"
@@ -29,6 +30,7 @@ type env struct {
 	t      *testing.T
 	emu    *emulator.Emulator
 	bill   *billapi.Client
+	ix     *index.Index
 	client *client.Client
 	url    string // the emulator's base URL
 
@@ -44,7 +46,9 @@ type envOptions struct {
 	journal  *journal.Store
 }
 
-func newBillClient(t testing.TB, baseURL string) *billapi.Client {
+// newBillClient returns a client of the emulator at baseURL; obs (may be
+// nil) observes its writes, as the server's index does.
+func newBillClient(t testing.TB, baseURL string, obs billapi.WriteObserver) *billapi.Client {
 	t.Helper()
 	id := emulator.DemoIdentity()
 	c, err := billapi.New(billapi.Config{
@@ -61,6 +65,7 @@ func newBillClient(t testing.TB, baseURL string) *billapi.Client {
 		BackoffBase:         time.Millisecond,
 		BackoffMax:          time.Millisecond,
 		CallTimeout:         10 * time.Second,
+		Observer:            obs,
 	})
 	if err != nil {
 		t.Fatalf("billapi.New: %v", err)
@@ -73,9 +78,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 	emu := emulator.New(o.emu)
 	hs := httptest.NewServer(emu)
 	t.Cleanup(hs.Close)
-	bill := newBillClient(t, hs.URL)
+	ix := index.New(index.Options{})
+	bill := newBillClient(t, hs.URL, ix)
 	s, err := server.New(server.Options{
 		Client:   bill,
+		Index:    ix,
 		Version:  "test",
 		Toolsets: o.toolsets,
 		ReadOnly: o.readOnly,
@@ -85,7 +92,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
-	e := &env{t: t, emu: emu, bill: bill, url: hs.URL}
+	e := &env{t: t, emu: emu, bill: bill, ix: ix, url: hs.URL}
 	e.client = connect(t, s)
 	e.client.OnNotification(func(n mcp.JSONRPCNotification) {
 		e.mu.Lock()

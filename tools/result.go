@@ -136,6 +136,10 @@ func explain(err error, e entity, op opKind, now time.Time) itemError {
 		out.Hint = "use only the fields the input schema lists for filters[].field, and field names as they appear in results for sort[].field, then call again"
 	case code == billapi.CodeBadFilterOp:
 		out.Hint = "use one of the operators =, <, >, !=, <=, >=, in, nin (in/nin take a comma-separated value)"
+	case be.Class == billapi.ClassUnreachable:
+		out.Hint = "nothing was sent to BILL, so nothing changed. Tell the user BILL could not be reached from the server: check the network, a proxy (HTTPS_PROXY), and the base URL (BILL_ENV, --base-url or BILL_BASE_URL); call again once BILL is reachable"
+	case code == billapi.CodeUnknownError && be.Class == billapi.ClassInput:
+		out.Hint = "BILL calls the request malformed or a field unknown: check the field names and values against the tool's input schema, correct them and call again; calling again unchanged will fail the same way"
 	case be.Class == billapi.ClassHourlyLimit:
 		out.Hint = hourlyHint(be.ResetAt, now)
 	case be.Class == billapi.ClassConcurrency:

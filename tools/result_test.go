@@ -40,6 +40,8 @@ func TestExplain(t *testing.T) {
 		{"lost write", bill("OUTCOME_UNKNOWN", "the answer was lost", billapi.ClassTransport), contactEntity(), opCreate, "OUTCOME_UNKNOWN", "may or may not", "list_customer_contacts"},
 		{"lost read", bill("TRANSPORT", "connection reset", billapi.ClassTransport), contactEntity(), opRead, "TRANSPORT", "connection reset", "call again"},
 		{"server error on write", bill("BDC_1001", "System error.", billapi.ClassServer), customerEntity(), opUpdate, "BDC_1001", "System error", "get_customer"},
+		{"unreachable write", bill(billapi.CodeUnreachable, "nothing was sent: BILL is unreachable (connection refused)", billapi.ClassUnreachable), customerEntity(), opCreate, billapi.CodeUnreachable, "nothing was sent", "nothing changed"},
+		{"malformed twice", bill("BDC_1002", "Unknown parameter.", billapi.ClassInput), customerEntity(), opCreate, "BDC_1002", "Unknown parameter", "check the field names"},
 		{"concurrency", bill("BDC_1322", "Too many requests.", billapi.ClassConcurrency), customerEntity(), opRead, "BDC_1322", "Too many", "wait a few seconds"},
 		{"cancelled", context.Canceled, customerEntity(), opDelete, CodeCancelled, "cancelled", "may or may not"},
 		{"local cancel code", &billapi.Error{Code: billapi.CodeCanceled, Message: "context canceled"}, customerEntity(), opRead, CodeCancelled, "cancelled", "call again"},

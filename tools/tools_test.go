@@ -2,6 +2,7 @@ package tools_test
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -53,7 +54,7 @@ func ids(n int, prefix string) []any {
 }
 
 func toolCases() map[string]toolCase {
-	return map[string]toolCase{
+	cases := map[string]toolCase{
 		// --- customers ---
 		"create_customer": {
 			happy: func(t *testing.T, e *env, _ seeded) {
@@ -442,6 +443,8 @@ func toolCases() map[string]toolCase {
 			invalid: map[string]any{"customerId": "0cu"},
 		},
 	}
+	maps.Copy(cases, workflowCases())
+	return cases
 }
 
 // checkBulk checks a bulk result's shape and counts, and returns its failures.
@@ -484,8 +487,8 @@ func TestEveryToolHasCases(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := toolCases()
-	if len(cat) != 24 {
-		t.Errorf("catalogue has %d tools, want 24", len(cat))
+	if len(cat) != 28 {
+		t.Errorf("catalogue has %d tools, want 28", len(cat))
 	}
 	for _, c := range cat {
 		if _, ok := cases[c.Name]; !ok {
@@ -597,8 +600,8 @@ func TestAnnotations(t *testing.T) {
 			}
 		})
 	}
-	if len(listed.Tools) != 24 {
-		t.Errorf("tools/list has %d tools, want 24", len(listed.Tools))
+	if len(listed.Tools) != 28 {
+		t.Errorf("tools/list has %d tools, want 28", len(listed.Tools))
 	}
 }
 
@@ -610,8 +613,12 @@ func expectedHints(name string) hintSet {
 	name = strings.TrimPrefix(name, "bulk_")
 	verb, _, _ := strings.Cut(name, "_")
 	switch verb {
-	case "get", "list":
+	case "get", "list", "find":
 		return hintSet{readOnly: true, idempotent: true}
+	case "onboard": // adds what is missing, reuses the rest
+		return hintSet{idempotent: true}
+	case "upsert": // overwrites what differs
+		return hintSet{destructive: true, idempotent: true}
 	case "create":
 		return hintSet{}
 	case "update", "delete":

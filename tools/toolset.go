@@ -17,6 +17,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/bill-mcp/bill-mcp/billapi"
+	"github.com/bill-mcp/bill-mcp/internal/index"
 )
 
 // Toolset names, as --toolsets takes them.
@@ -97,15 +98,20 @@ func st(t mcp.Tool, h server.ToolHandlerFunc) server.ServerTool {
 	return server.ServerTool{Tool: t, Handler: h}
 }
 
-// Toolsets builds every toolset over c. c may be nil to read the catalogue
-// and schemas; calling a handler then fails.
-func Toolsets(c *billapi.Client) ([]*Toolset, error) {
+// Toolsets builds every toolset over c and the search index ix. c may be
+// nil to read the catalogue and schemas; calling a handler then fails. ix
+// nil means an index in memory only.
+func Toolsets(c *billapi.Client, ix *index.Index) ([]*Toolset, error) {
+	if ix == nil {
+		ix = index.New(index.Options{})
+	}
 	cust := NewToolset(ToolsetCustomers, "BILL accounts-receivable customers")
 	if err := errors.Join(
 		cust.AddWriteTools(st(CreateCustomer(c))),
 		cust.AddReadTools(st(GetCustomer(c))),
 		cust.AddWriteTools(st(UpdateCustomer(c)), st(DeleteCustomer(c)), st(UndeleteCustomer(c))),
-		cust.AddReadTools(st(ListCustomers(c))),
+		cust.AddReadTools(st(ListCustomers(c, ix)), st(FindCustomers(c, ix))),
+		cust.AddWriteTools(st(UpsertCustomers(c, ix)), st(OnboardCustomer(c, ix))),
 		cust.AddWriteTools(st(BulkCreateCustomers(c)), st(BulkUpdateCustomers(c)), st(BulkDeleteCustomers(c)), st(BulkUndeleteCustomers(c))),
 	); err != nil {
 		return nil, err
@@ -115,7 +121,7 @@ func Toolsets(c *billapi.Client) ([]*Toolset, error) {
 		cont.AddWriteTools(st(CreateCustomerContact(c))),
 		cont.AddReadTools(st(GetCustomerContact(c))),
 		cont.AddWriteTools(st(UpdateCustomerContact(c)), st(DeleteCustomerContact(c)), st(UndeleteCustomerContact(c))),
-		cont.AddReadTools(st(ListCustomerContacts(c))),
+		cont.AddReadTools(st(ListCustomerContacts(c)), st(FindCustomerContacts(c, ix))),
 		cont.AddWriteTools(st(BulkCreateCustomerContacts(c)), st(BulkUpdateCustomerContacts(c)), st(BulkDeleteCustomerContacts(c)), st(BulkUndeleteCustomerContacts(c))),
 	); err != nil {
 		return nil, err
@@ -160,10 +166,10 @@ func ParseToolsets(s string) ([]string, error) {
 	return out, nil
 }
 
-// Select returns the tools of the named toolsets over c; with readOnly,
+// Select returns the tools of the named toolsets over c and ix; with readOnly,
 // only the read-only ones.
-func Select(c *billapi.Client, toolsets []string, readOnly bool) ([]server.ServerTool, error) {
-	all, err := Toolsets(c)
+func Select(c *billapi.Client, ix *index.Index, toolsets []string, readOnly bool) ([]server.ServerTool, error) {
+	all, err := Toolsets(c, ix)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +187,7 @@ func Select(c *billapi.Client, toolsets []string, readOnly bool) ([]server.Serve
 // WriteToolNames lists every tool, in any toolset, that changes data: the
 // tools a read-only server refuses.
 func WriteToolNames() []string {
-	all, err := Toolsets(nil)
+	all, err := Toolsets(nil, nil)
 	if err != nil {
 		return nil
 	}
@@ -207,7 +213,7 @@ type CatalogueEntry struct {
 
 // Catalogue lists every tool in catalogue order, without a client.
 func Catalogue() ([]CatalogueEntry, error) {
-	all, err := Toolsets(nil)
+	all, err := Toolsets(nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +284,7 @@ func firstSentence(s string) string {
 // keyed by file name (<tool>.input.json, <tool>.output.json): the content
 // of schemas/.
 func SchemaFiles() (map[string][]byte, error) {
-	all, err := Toolsets(nil)
+	all, err := Toolsets(nil, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -82,24 +82,24 @@ func TestParseToolsets(t *testing.T) {
 }
 
 func TestSelectReadOnly(t *testing.T) {
-	all, err := tools.Select(nil, tools.ToolsetNames(), false)
+	all, err := tools.Select(nil, nil, tools.ToolsetNames(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ro, err := tools.Select(nil, tools.ToolsetNames(), true)
+	ro, err := tools.Select(nil, nil, tools.ToolsetNames(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != 24 || len(ro) != 6 {
-		t.Errorf("all %d tools, read-only %d; want 24 and 6", len(all), len(ro))
+	if len(all) != 28 || len(ro) != 8 {
+		t.Errorf("all %d tools, read-only %d; want 28 and 8", len(all), len(ro))
 	}
 	for _, st := range ro {
 		if !tools.IsReadOnly(st.Tool) {
 			t.Errorf("%s in the read-only selection", st.Tool.Name)
 		}
 	}
-	if n := len(tools.WriteToolNames()); n != 18 {
-		t.Errorf("%d write tools, want 18", n)
+	if n := len(tools.WriteToolNames()); n != 20 {
+		t.Errorf("%d write tools, want 20", n)
 	}
 }
 
@@ -109,8 +109,8 @@ func TestCatalogueMarkdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(md), "\n")
-	if len(lines) != 26 {
-		t.Fatalf("%d lines, want header, rule and 24 rows:\n%s", len(lines), md)
+	if len(lines) != 30 {
+		t.Fatalf("%d lines, want header, rule and 28 rows:\n%s", len(lines), md)
 	}
 	for _, l := range lines[2:] {
 		if strings.Count(l, " | ") != 4 || !strings.HasPrefix(l, "| `") {

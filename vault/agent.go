@@ -100,6 +100,10 @@ func agentFromFile(name string, f fileAgent) (Agent, error) {
 	return a, nil
 }
 
+// NoAgentError is the error for a missing agent: it says how to find or
+// create one, and errors.Is(err, ErrAgentNotFound) holds.
+func (v *Vault) NoAgentError(name string) error { return v.noAgent(name) }
+
 func (v *Vault) noAgent(name string) error {
 	return fmt.Errorf("no agent %q in vault at %s; see `bill-mcp agent list`, or create it with `bill-mcp agent add %s`: %w", name, v.path, name, ErrAgentNotFound)
 }

@@ -11,6 +11,7 @@
 //	sessions/NAME.age         a profile's cached BILL session (0600, age X25519)
 //	sessions/NAME.lock        writers of NAME.age hold this flock
 //	sessions/NAME.login.lock  held around "load, else log in and save"
+//	cache/HASH.age            a sealed cache, e.g. the search index (0600, age X25519, same key as sessions)
 //
 // Every write is read-decrypt-modify-encrypt to a temporary file in the
 // same directory, fsync, rename, fsync of the directory, all under the lock:

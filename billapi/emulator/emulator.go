@@ -60,6 +60,20 @@ type Config struct {
 	MaxInFlight  int              // per devKey+org; default 3 (BDC_1322 beyond)
 	MaxBodyBytes int64            // default 4 MiB; larger bodies get HTTP 413 + BDC_1129
 	Now          func() time.Time // clock; nil => time.Now
+
+	// Where BILL's behaviour is unknown, the emulator can be set either
+	// way, so the client is tested against both.
+
+	// DuplicateNames lets customers share a name (nothing documents that
+	// BILL refuses a duplicate, and open-source clients create the same name
+	// repeatedly against the sandbox). Off: a duplicate name is BDC_1119.
+	DuplicateNames bool
+	// MaskRoutingNumbers answers routingNumber masked ("*****0358"), as in
+	// BILL's support article; off, unmasked, as in a 2024 sandbox capture.
+	MaskRoutingNumbers bool
+	// RefuseInFilter answers BDC_1131 to the List operators in and nin
+	// (their value format is undocumented).
+	RefuseInFilter bool
 }
 
 // Stats is what GET /__emulator/stats answers.
@@ -149,7 +163,7 @@ func New(cfg Config) *Emulator {
 	seed := uint64(cfg.Seed)
 	e := &Emulator{
 		cfg:      cfg,
-		store:    newStore(),
+		store:    newStore(cfg.DuplicateNames, cfg.MaskRoutingNumbers),
 		sessions: make(map[string]*session),
 		inFlight: make(map[string]int64),
 		faults:   cfg.Faults,

@@ -58,7 +58,7 @@ type entityDef struct {
 	canEdit bool // has Update and Undelete
 
 	// positions of fields with special handling; -1 when absent.
-	nameIdx, customerIdx, parentIdx, maskIdx, hasBankIdx int
+	nameIdx, customerIdx, parentIdx, maskIdx, routingIdx, hasBankIdx int
 	// filterNames lists the filterable fields, for error messages.
 	filterNames string
 }
@@ -185,9 +185,10 @@ func finishDef(d *entityDef) *entityDef {
 	d.customerIdx = pos("customerId")
 	d.parentIdx = pos("parentCustomerId")
 	d.hasBankIdx = pos("hasBankAccount")
-	d.maskIdx = -1
+	d.maskIdx, d.routingIdx = -1, -1
 	if d.kind == kindBankAccount {
 		d.maskIdx = pos("accountNumber")
+		d.routingIdx = pos("routingNumber")
 	}
 	d.filterNames = strings.Join(filt, ", ")
 	return d
@@ -254,4 +255,13 @@ func mask(s string) string {
 		return "******" + s
 	}
 	return "******" + s[len(s)-4:]
+}
+
+// maskRouting renders a routing number as BILL's support article shows it:
+// five asterisks and the last four digits.
+func maskRouting(s string) string {
+	if len(s) <= 4 {
+		return "*****" + s
+	}
+	return "*****" + s[len(s)-4:]
 }

@@ -26,11 +26,18 @@ const (
 	// FaultLostResponse applies the call, then closes the connection
 	// without an answer.
 	FaultLostResponse FaultKind = "lost-response"
+	// FaultAppliedError applies the call, then answers BDC_1001: nothing
+	// BILL documents says a BDC_1001 means nothing was applied.
+	FaultAppliedError FaultKind = "applied-error"
+	// FaultEcho answers BDC_1001 whose message quotes the request's form
+	// body (credentials and session id included), as a careless upstream
+	// might; nothing is applied.
+	FaultEcho FaultKind = "echo"
 )
 
 // AllFaultKinds lists every fault kind, in the order "kinds=all" expands to.
 func AllFaultKinds() []FaultKind {
-	return []FaultKind{FaultSystem, FaultConcurrency, FaultRateLimit, FaultSession, FaultReset, FaultLostResponse}
+	return []FaultKind{FaultSystem, FaultConcurrency, FaultRateLimit, FaultSession, FaultReset, FaultLostResponse, FaultAppliedError, FaultEcho}
 }
 
 // FaultSpec says how often faults strike and which kinds: each API call
@@ -88,7 +95,7 @@ func ParseFaults(spec string) (FaultSpec, error) {
 			for k := range strings.SplitSeq(val, "+") {
 				kind := FaultKind(strings.TrimSpace(k))
 				if !slices.Contains(AllFaultKinds(), kind) {
-					return FaultSpec{}, fmt.Errorf("fault spec %q: unknown fault kind %q (known: system, concurrency, ratelimit, session, reset, lost-response, or all)", spec, kind)
+					return FaultSpec{}, fmt.Errorf("fault spec %q: unknown fault kind %q (known: system, concurrency, ratelimit, session, reset, lost-response, applied-error, echo, or all)", spec, kind)
 				}
 				if !slices.Contains(fs.Kinds, kind) {
 					fs.Kinds = append(fs.Kinds, kind)

@@ -21,6 +21,7 @@ func TestParseFaults(t *testing.T) {
 		{spec: " p = 1 , kinds = ratelimit ", p: 1, kinds: []emulator.FaultKind{"ratelimit"}},
 		{spec: "kinds=reset+reset,p=0.5", p: 0.5, kinds: []emulator.FaultKind{"reset"}},
 		{spec: "p=0.2,kinds=all", p: 0.2, kinds: emulator.AllFaultKinds()},
+		{spec: "p=0.1,kinds=applied-error+echo", p: 0.1, kinds: []emulator.FaultKind{"applied-error", "echo"}},
 		{spec: "p=0,kinds=system", p: 0, kinds: []emulator.FaultKind{"system"}},
 		{spec: "p=1.5,kinds=system", errPart: "probability from 0 to 1"},
 		{spec: "p=-0.1,kinds=system", errPart: "probability from 0 to 1"},

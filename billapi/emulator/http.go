@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -45,12 +46,21 @@ func abort(w http.ResponseWriter, reset bool) {
 }
 
 // answerFaultBeforeApply answers the fault kinds that strike before
-// anything is applied (system, concurrency, ratelimit, reset) and reports
-// whether it answered; session and lost-response are the callers' to handle.
-func (e *Emulator) answerFaultBeforeApply(w http.ResponseWriter, fault FaultKind, login bool) bool {
+// anything is applied (system, echo, concurrency, ratelimit, reset) and
+// reports whether it answered; session, lost-response and applied-error are
+// the callers' to handle.
+func (e *Emulator) answerFaultBeforeApply(w http.ResponseWriter, fault FaultKind, login bool, form map[string]string) bool {
 	switch fault {
 	case FaultSystem:
-		e.fail(w, errf(codeSystem, "An unexpected system error occurred. Please try again."))
+		e.fail(w, systemError())
+	case FaultEcho:
+		// A careless upstream: its error message quotes the request, form
+		// body and all (devKey, sessionId, userName, password).
+		v := make(url.Values, len(form))
+		for k, x := range form {
+			v.Set(k, x)
+		}
+		e.fail(w, errf(codeSystem, "An unexpected system error occurred while processing the request %s. Please try again.", v.Encode()))
 	case FaultConcurrency:
 		e.fail(w, e.inFlightError())
 	case FaultRateLimit:
@@ -61,6 +71,25 @@ func (e *Emulator) answerFaultBeforeApply(w http.ResponseWriter, fault FaultKind
 		return false
 	}
 	return true
+}
+
+// answerFaultAfterApply answers the fault kinds that strike after the call
+// was applied: lost-response closes the connection, applied-error answers
+// BDC_1001. It reports whether it answered.
+func (e *Emulator) answerFaultAfterApply(w http.ResponseWriter, fault FaultKind) bool {
+	switch fault {
+	case FaultLostResponse:
+		abort(w, false)
+	case FaultAppliedError:
+		e.fail(w, systemError())
+	default:
+		return false
+	}
+	return true
+}
+
+func systemError() *apiError {
+	return errf(codeSystem, "An unexpected system error occurred. Please try again.")
 }
 
 // ServeHTTP answers BILL's v2 surface at /api/v2/{Path}.json and the
@@ -168,7 +197,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.fail(w, errf(codeSession, "Session is invalid. Please log in."))
 		return
 	}
-	if e.answerFaultBeforeApply(w, fault, false) {
+	if e.answerFaultBeforeApply(w, fault, false, form) {
 		return
 	}
 
@@ -188,17 +217,12 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body = append([]byte(successHead), "{}}"...)
 	default:
 		body, aerr = e.serveData(rt, form)
-		if aerr != nil {
-			if fault == FaultLostResponse {
-				abort(w, false)
-				return
-			}
+		if aerr != nil && fault == "" {
 			e.fail(w, aerr)
 			return
 		}
 	}
-	if fault == FaultLostResponse {
-		abort(w, false)
+	if e.answerFaultAfterApply(w, fault) {
 		return
 	}
 	e.writeJSON(w, http.StatusOK, body)
@@ -278,6 +302,13 @@ func (e *Emulator) serveData(rt route, form map[string]string) ([]byte, *apiErro
 		q, aerr := parseList(def, data)
 		if aerr != nil {
 			return nil, aerr
+		}
+		if e.cfg.RefuseInFilter {
+			for _, f := range q.filters {
+				if f.op == "in" || f.op == "nin" {
+					return nil, errf(codeFilterOp, "Invalid filter operator: %s.", f.op)
+				}
+			}
 		}
 		s.mu.RLock()
 		defer s.mu.RUnlock()

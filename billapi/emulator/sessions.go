@@ -50,7 +50,7 @@ func (e *Emulator) serveLogin(w http.ResponseWriter, r *http.Request, form map[s
 	if fault != "" {
 		e.countFault(fault)
 	}
-	if e.answerFaultBeforeApply(w, fault, true) {
+	if e.answerFaultBeforeApply(w, fault, true, form) {
 		return
 	}
 	id := e.cfg.Identity
@@ -75,8 +75,7 @@ func (e *Emulator) serveLogin(w http.ResponseWriter, r *http.Request, form map[s
 	}
 	e.sessions[sid] = &session{org: id.OrgID, last: now}
 	e.mu.Unlock()
-	if fault == FaultLostResponse {
-		abort(w, false)
+	if e.answerFaultAfterApply(w, fault) {
 		return
 	}
 	scheme := "http"

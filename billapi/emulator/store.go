@@ -28,10 +28,13 @@ type store struct {
 	names map[string]string
 	// activeBank maps a customer id to its one active bank account id.
 	activeBank map[string]string
+	// dupNames lets customers share a name; maskRouting masks routingNumber
+	// in answers (Config.DuplicateNames, Config.MaskRoutingNumbers).
+	dupNames, maskRouting bool
 }
 
-func newStore() *store {
-	s := &store{defs: [numKinds]*entityDef{customerDef(), contactDef(), bankAccountDef()}}
+func newStore(dupNames, maskRouting bool) *store {
+	s := &store{defs: [numKinds]*entityDef{customerDef(), contactDef(), bankAccountDef()}, dupNames: dupNames, maskRouting: maskRouting}
 	s.clear()
 	return s
 }
@@ -266,7 +269,7 @@ func (s *store) checkRules(def *entityDef, o *object, self string) *apiError {
 		if strings.TrimSpace(name) == "" {
 			return errf(codeMissingData, "Missing required data: obj.name must not be blank.")
 		}
-		if owner, ok := s.names[nameKey(name)]; ok && owner != self {
+		if owner, ok := s.names[nameKey(name)]; ok && owner != self && !s.dupNames {
 			return errf(codeInvalidValue, "Invalid field,value: name, %s. A customer with this name already exists.", name)
 		}
 		if p, _ := o.vals[def.parentIdx].(string); p != unsetID {
@@ -441,6 +444,10 @@ func (s *store) appendObject(b []byte, def *entityDef, o *object) []byte {
 		case def.maskIdx:
 			if str, ok := v.(string); ok {
 				v = mask(str)
+			}
+		case def.routingIdx:
+			if str, ok := v.(string); ok && s.maskRouting {
+				v = maskRouting(str)
 			}
 		case def.hasBankIdx:
 			_, v = s.activeBank[o.id()]

@@ -84,8 +84,8 @@ func BenchmarkColdStart(b *testing.B) {
 		if err != nil {
 			b.Fatalf("tools/list: %v", err)
 		}
-		if len(list.Tools) != 24 {
-			b.Fatalf("tools/list: %d tools, want 24", len(list.Tools))
+		if len(list.Tools) != 28 {
+			b.Fatalf("tools/list: %d tools, want 28", len(list.Tools))
 		}
 		b.StopTimer()
 		_ = c.Close()

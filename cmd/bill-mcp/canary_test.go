@@ -183,7 +183,9 @@ func TestCanaryNoSecretLeaks(t *testing.T) {
 	t.Run("stdio", func(t *testing.T) {
 		s := startStdioServer(t, canaryEnv(emu.URL, canaryPassword), "--credentials", "env", "--log-level", "debug")
 		add("stdio tool results", toolDay(t, s.Client, "stdio")...)
-		for _, kind := range []string{"system", "concurrency", "session", "reset", "lost-response", "ratelimit"} {
+		// echo: an upstream whose error message quotes the request, form
+		// body and credentials included; the redactor must catch it.
+		for _, kind := range []string{"system", "concurrency", "session", "reset", "lost-response", "applied-error", "echo", "ratelimit"} {
 			spec, err := emulator.ParseFaults("p=0.5,kinds=" + kind)
 			if err != nil {
 				t.Fatal(err)
@@ -191,6 +193,9 @@ func TestCanaryNoSecretLeaks(t *testing.T) {
 			emu.SetFaults(spec)
 			add("stdio tool results under "+kind+" faults", faultPass(t, s.Client, "stdio-"+kind)...)
 			emu.SetFaults(emulator.FaultSpec{})
+		}
+		if emu.Stats().Faults["echo"] == 0 {
+			t.Error("the echo fault never struck: its pass proves nothing")
 		}
 		add("stdio notifications", s.Notifications.String())
 		add("stdio stderr", s.Stderr.String())
@@ -214,7 +219,7 @@ func TestCanaryNoSecretLeaks(t *testing.T) {
 		notes := &lockedBuffer{}
 		c := hs.client(t, canaryToken, notes)
 		add("http tool results", toolDay(t, c, "http")...)
-		spec, _ := emulator.ParseFaults("p=0.3,kinds=system+concurrency+session+reset+lost-response")
+		spec, _ := emulator.ParseFaults("p=0.3,kinds=system+concurrency+session+reset+lost-response+applied-error+echo")
 		emu.SetFaults(spec)
 		add("http tool results under faults", faultPass(t, c, "http-mixed")...)
 		emu.SetFaults(emulator.FaultSpec{})

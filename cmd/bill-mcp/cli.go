@@ -21,8 +21,8 @@ import (
 // documented. To add a flag, define it in the command's flagSet function
 // (with a usage string; put the value's placeholder in backquotes, e.g.
 // "listen `ADDR`"). To add a command, add an entry below with a run
-// function that parses with parseFlags (or, for a command with
-// subcommands, dispatches with subcommand).
+// function that parses with parseFlags; a command with subcommands lists
+// them in subs and finds the one asked for with lookup, as runVault does.
 type command struct {
 	name    string
 	aliases []string // other accepted names, not shown in help
@@ -64,6 +64,29 @@ func commands() []*command {
 			details: vaultDetails,
 			subs:    vaultCommands(),
 			run:     runVault,
+		},
+		{
+			name:    "agent",
+			summary: "Give each AI agent its own access, area by area (stored in the vault).",
+			details: agentDetails,
+			subs:    agentCommands(),
+			run:     runAgent,
+		},
+		{
+			name:    "approve",
+			args:    "CODE",
+			summary: "Approve (or deny) a call an agent's confirm mode held back; needs a terminal.",
+			details: approveDetails,
+			flagSet: approveFlagSet,
+			run:     runApprove,
+		},
+		{
+			name:    "audit",
+			args:    "[verify]",
+			summary: "Print the audit trail of tool calls in plain English, or verify its hash chain.",
+			details: auditDetails,
+			flagSet: func() *flag.FlagSet { return new(auditFlags).flagSet() },
+			run:     runAudit,
 		},
 		{
 			name:    "tools",

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"regexp"
@@ -85,6 +86,14 @@ func TestHelpListsEveryCommandAndFlag(t *testing.T) {
 			})
 		}
 	}
+	for _, hp := range allCommands() {
+		args := append([]string{"help"}, hp.path...)
+		code, viaHelp, _ := runCLI(t, args...)
+		_, viaFlag, _ := runCLI(t, append(slices.Clone(hp.path), "--help")...)
+		if code != 0 || viaHelp != viaFlag {
+			t.Errorf("bill-mcp %v: exit %d, differs from --help:\n%s", args, code, viaHelp)
+		}
+	}
 	for _, args := range [][]string{{"help"}, {"-h"}} {
 		if code, out, _ := runCLI(t, args...); code != 0 || out != top {
 			t.Errorf("bill-mcp %v: exit %d, help differs from --help", args, code)
@@ -93,20 +102,27 @@ func TestHelpListsEveryCommandAndFlag(t *testing.T) {
 }
 
 // TestHelpFlagsAreTheParsedFlags: what help describes is what the command
-// parses. Each flag help lists is accepted by the command's own parser (a
-// flag it did not define would fail with "flag provided but not defined"),
-// and an undefined flag is refused with a pointer to --help.
+// parses. Each flag help lists, given to the command itself before --help,
+// is accepted by the command's own parser (a flag the parser did not
+// define would stop it with "flag provided but not defined" before it
+// reached --help), and an undefined flag is refused with a pointer to
+// --help.
 func TestHelpFlagsAreTheParsedFlags(t *testing.T) {
 	for _, hp := range allCommands() {
 		name := strings.Join(hp.path, " ")
 		for _, f := range flagsOf(hp.cmd) {
-			fs := hp.cmd.flagSet()
 			arg := "--" + f.Name
 			if !isBoolFlag(f) {
 				arg += "=" + f.DefValue
 			}
-			if err := fs.Parse([]string{arg}); err != nil && !strings.Contains(err.Error(), "invalid value") {
-				t.Errorf("%s: help lists --%s but parsing it says %v", name, f.Name, err)
+			code, out, errOut := runCLI(t, append(slices.Clone(hp.path), arg, "--help")...)
+			switch {
+			case strings.Contains(errOut, "not defined"):
+				t.Errorf("bill-mcp %s: help lists --%s but the command does not parse it: %s", name, f.Name, errOut)
+			case code == 0 && !strings.HasPrefix(out, "Usage:\n  bill-mcp "+name):
+				t.Errorf("bill-mcp %s %s --help printed %q", name, arg, out)
+			case code != 0 && !strings.Contains(errOut, "invalid value"):
+				t.Errorf("bill-mcp %s %s --help: exit %d, %s", name, arg, code, errOut)
 			}
 		}
 	}
@@ -153,7 +169,7 @@ func readmeMentions(text string) (mentions []readmeMention, cmds map[string]bool
 	top := commands()
 	scan := func(words []string, line int) {
 		for i := 0; i < len(words); i++ {
-			w := strings.Trim(words[i], `"',[]`)
+			w := strings.Trim(words[i], `"',[]()$`)
 			if w != "bill-mcp" && !strings.HasSuffix(w, "/bill-mcp") || i+1 >= len(words) {
 				continue
 			}
@@ -271,6 +287,7 @@ func TestREADMEScanner(t *testing.T) {
 		"```sh\n" +
 		"npm ci --prefix e2e && go run ./cmd/bill-mcp tools --markdown # not --json\n" +
 		"docker run -i --rm bill-mcp serve \\\n  --emulator | tee --x\n" +
+		"claude mcp add --scope user bill -- \"$(command -v bill-mcp)\" serve --read-only\n" +
 		"```\n" +
 		"```json\n" +
 		`      "args": ["serve", "--profile", "acme"]` + "\n" +
@@ -278,7 +295,7 @@ func TestREADMEScanner(t *testing.T) {
 	mentions, cmds := readmeMentions(text)
 	want := []readmeMention{
 		{"", "read-only", 1}, {"vault set", "org-id", 1}, {"tools", "markdown", 3},
-		{"serve", "emulator", 4}, {"serve", "profile", 8},
+		{"serve", "emulator", 4}, {"serve", "read-only", 6}, {"serve", "profile", 9},
 	}
 	if !slices.Equal(mentions, want) {
 		t.Errorf("mentions:\n got %v\nwant %v", mentions, want)
@@ -286,6 +303,72 @@ func TestREADMEScanner(t *testing.T) {
 	for _, c := range []string{"vault set", "tools", "serve"} {
 		if !cmds[c] {
 			t.Errorf("command %q not seen: %v", c, cmds)
+		}
+	}
+}
+
+// TestREADMEInstallGuides: the README's first screen shows the two
+// commands; it has a guide per client, an emulator block and what to do
+// when no tools show; every client config parses and starts bill-mcp by
+// an absolute path (desktop apps do not read the shell's PATH); and the
+// flags the configs pass exist (TestREADMEAndHelpAgree checks those).
+func TestREADMEInstallGuides(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(raw)
+	firstScreen := strings.Join(strings.SplitN(text, "\n", 25)[:24], "\n")
+	for _, cmd := range []string{"go run ./cmd/bill-mcp serve --emulator", "npm ci --prefix e2e && go test -race ./..."} {
+		if !strings.Contains(firstScreen, cmd) {
+			t.Errorf("the README's first screen lacks %q", cmd)
+		}
+	}
+	for _, want := range []string{
+		"**Claude Desktop, MCPB bundle**", "**Claude Desktop, JSON**", "**Claude Code**", "**Cursor**", "**VS Code**",
+		"claude mcp add", "command -v bill-mcp", "where.exe bill-mcp",
+		"## Try it without an account", `"args": ["serve", "--emulator"]`,
+		"### When the client shows no tools",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("README.md lacks %q", want)
+		}
+	}
+	absolute := regexp.MustCompile(`^(/|[A-Za-z]:\\)`)
+	blocks := regexp.MustCompile("(?s)```json\n(.*?)```").FindAllStringSubmatch(text, -1)
+	configs := 0
+	for _, b := range blocks {
+		var doc map[string]map[string]struct {
+			Command string   `json:"command"`
+			Args    []string `json:"args"`
+		}
+		if err := json.Unmarshal([]byte(b[1]), &doc); err != nil {
+			t.Errorf("a JSON block does not parse: %v\n%s", err, b[1])
+			continue
+		}
+		for _, key := range []string{"mcpServers", "servers"} {
+			for name, srv := range doc[key] {
+				configs++
+				if !absolute.MatchString(srv.Command) || !strings.HasSuffix(srv.Command, "bill-mcp") {
+					t.Errorf("config %q starts %q: give bill-mcp's absolute path", name, srv.Command)
+				}
+				if len(srv.Args) == 0 || srv.Args[0] != "serve" {
+					t.Errorf("config %q runs %v, want serve ...", name, srv.Args)
+				}
+			}
+		}
+	}
+	if configs < 4 {
+		t.Errorf("found %d client configs in JSON blocks", configs)
+	}
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(line, "claude mcp add ") {
+			continue
+		}
+		_, after, ok := strings.Cut(line, " -- ")
+		fields := strings.Fields(after)
+		if !ok || len(fields) < 2 || (!absolute.MatchString(fields[0]) && fields[0] != `"$(command`) || !slices.Contains(fields, "serve") {
+			t.Errorf("%q: want claude mcp add NAME -- /absolute/bill-mcp serve ...", line)
 		}
 	}
 }

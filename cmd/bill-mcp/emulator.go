@@ -14,7 +14,8 @@ import (
 // emulatorDetails ends `bill-mcp emulator --help`.
 const emulatorDetails = `Fault kinds: system (BDC_1001, nothing applied), concurrency (BDC_1322),
 ratelimit (BDC_1144), session (BDC_1109), reset (connection closed before the
-call is applied), lost-response (applied, then the connection closes).
+call is applied), lost-response (applied, then the connection closes),
+applied-error (applied, then BDC_1001), echo (BDC_1001 quoting the request).
 GET /__emulator/stats answers counters; POST /__emulator/reset empties it all.
 `
 
@@ -31,6 +32,9 @@ type emulatorFlags struct {
 	passwordFile string
 	orgID        string
 	devKey       string
+	dupNames     bool
+	maskRouting  bool
+	refuseIn     bool
 }
 
 // flagSet defines the emulator command's flags, bound to f.
@@ -48,6 +52,9 @@ func (f *emulatorFlags) flagSet() *flag.FlagSet {
 	fs.StringVar(&f.passwordFile, "password-file", "", "`FILE` holding the password accepted at Login (default: the demo password)")
 	fs.StringVar(&f.orgID, "org-id", demo.OrgID, "orgId `O` accepted at Login")
 	fs.StringVar(&f.devKey, "dev-key", demo.DevKey, "devKey `K` accepted on every call")
+	fs.BoolVar(&f.dupNames, "duplicate-names", false, "let customers share a name (BILL's rule is undocumented)")
+	fs.BoolVar(&f.maskRouting, "mask-routing", false, "answer routing numbers masked, e.g. *****0358")
+	fs.BoolVar(&f.refuseIn, "refuse-in", false, "refuse the in and nin list filters with BDC_1131")
 	return fs
 }
 
@@ -102,6 +109,10 @@ func runEmulator(ctx context.Context, args []string, s stdio) error {
 		SessionIdle: f.idle,
 		HourlyLimit: f.hourly,
 		LoginLimit:  f.logins,
+
+		DuplicateNames:     f.dupNames,
+		MaskRoutingNumbers: f.maskRouting,
+		RefuseInFilter:     f.refuseIn,
 	})
 	if err != nil {
 		return fmt.Errorf("emulator: listen on %s: %w", f.addr, err)

@@ -39,6 +39,10 @@ func run(ctx context.Context, args []string, s stdio) int {
 		return 2
 	}
 	if isHelp(args[0]) {
+		if len(args) > 1 { // bill-mcp help vault set
+			fmt.Fprint(s.Out, commandHelp(args[1:]...))
+			return 0
+		}
 		fmt.Fprint(s.Out, usage())
 		return 0
 	}

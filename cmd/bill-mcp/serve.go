@@ -14,6 +14,7 @@ import (
 	"github.com/bill-mcp/bill-mcp/internal/credentials"
 	"github.com/bill-mcp/bill-mcp/internal/hardening"
 	"github.com/bill-mcp/bill-mcp/internal/httpauth"
+	"github.com/bill-mcp/bill-mcp/internal/index"
 	"github.com/bill-mcp/bill-mcp/internal/journal"
 	"github.com/bill-mcp/bill-mcp/internal/logging"
 	"github.com/bill-mcp/bill-mcp/internal/server"
@@ -42,6 +43,7 @@ type serveFlags struct {
 	maxInFlight int
 	logFormat   string
 	logLevel    string
+	gov         governFlags
 }
 
 // flagSet defines serve's flags, bound to f: parsing and help both use it.
@@ -58,6 +60,7 @@ func (f *serveFlags) flagSet() *flag.FlagSet {
 	fs.IntVar(&f.maxInFlight, "max-in-flight", 1, "BILL requests in flight at once: `1..3`")
 	fs.StringVar(&f.logFormat, "log-format", "json", "format of the log lines on stderr: `json|console`")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: trace, debug, info, warn or error")
+	f.gov.define(fs)
 	return fs
 }
 
@@ -95,6 +98,9 @@ func parseServeFlags(args []string, s stdio) (serveFlags, error) {
 	if _, err := zerolog.ParseLevel(strings.ToLower(f.logLevel)); err != nil || f.logLevel == "" {
 		return f, fmt.Errorf("--log-level %q: use trace, debug, info, warn or error: %w", f.logLevel, errUsage)
 	}
+	if err := f.gov.check(s); err != nil {
+		return f, err
+	}
 	sets, err := tools.ParseToolsets(f.toolsetsArg)
 	if err != nil {
 		return f, fmt.Errorf("--toolsets: %v: %w", err, errUsage)
@@ -119,11 +125,13 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 	}
 
 	var (
-		creds   billapi.Credentials
-		baseURL string
-		store   billapi.SessionStore
-		source  string
-		jstore  *journal.Store
+		creds    billapi.Credentials
+		baseURL  string
+		store    billapi.SessionStore
+		source   string
+		indexKey string
+		ixStore  index.Store // nil: the search index lives in memory only
+		jstore   *journal.Store
 	)
 	if f.emulator {
 		url, _, stop, err := emulator.Start(ctx, "127.0.0.1:0", emulator.Config{})
@@ -141,6 +149,7 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		redactor.Add(creds.DevKey, creds.UserName, creds.Password)
 		store = credentials.NewMemoryStore(redactor)
 		baseURL, source = url, "emulator demo identity"
+		indexKey = credentials.IndexKey("emulator", url, creds.OrgID)
 		jstore = journal.NewMemory(url)
 		logger.Warn().Str("base_url", url).Msg("serving against the in-process bill-mcp emulator, NOT BILL: data lives in memory and is lost when the server stops")
 	} else {
@@ -155,7 +164,14 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 			return fmt.Errorf("credentials: %w", err)
 		}
 		creds, baseURL, store, source, jstore = res.Credentials, res.BaseURL, res.SessionStore, res.Source, res.Journal
+		indexKey = res.IndexKey
+		if res.IndexStore != nil {
+			ixStore = res.IndexStore
+		}
 	}
+
+	ix := index.New(index.Options{Key: indexKey, Store: ixStore})
+	defer ix.Flush(context.WithoutCancel(ctx))
 
 	client, err := billapi.New(billapi.Config{
 		BaseURL:      baseURL,
@@ -163,18 +179,25 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		MaxInFlight:  f.maxInFlight,
 		SessionStore: store,
 		Logger:       &logger,
+		Observer:     ix,
 	})
 	if err != nil {
 		return fmt.Errorf("BILL client: %w", err)
 	}
+	gov, agents, err := f.gov.governance(ctx, f.transport, s, logger)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Options{
-		Client:   client,
-		Version:  version,
-		Toolsets: f.toolsets,
-		ReadOnly: f.readOnly,
-		Emulator: f.emulator,
-		Logger:   logger,
-		Journal:  jstore,
+		Client:     client,
+		Index:      ix,
+		Version:    version,
+		Toolsets:   f.toolsets,
+		ReadOnly:   f.readOnly,
+		Emulator:   f.emulator,
+		Logger:     logger,
+		Governance: gov,
+		Journal:    jstore,
 	})
 	if err != nil {
 		return err
@@ -194,16 +217,26 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 	}
 	token, err := bearerToken(f.emulator, redactor, s)
 	if err != nil {
-		return err
+		if agents == nil {
+			return err
+		}
+		// Agents bring their own tokens; without an owner token no one
+		// connects as the owner over HTTP.
+		logger.Warn().Msg("no owner bearer token: only agents' tokens are accepted over HTTP (bill-mcp vault token makes one for the owner)")
 	}
 	if host, _, err := net.SplitHostPort(f.addr); err == nil && !isLoopback(host) {
 		logger.Warn().Str("addr", f.addr).Msg("listening beyond this machine: every request still needs the Authorization header, but prefer 127.0.0.1 behind a TLS proxy")
 	}
 	return server.ServeHTTP(ctx, srv, server.HTTPOptions{
-		Transport: f.transport,
-		Addr:      f.addr,
-		Token:     token,
-		Logger:    logger,
+		Transport:    f.transport,
+		Addr:         f.addr,
+		Token:        token,
+		Logger:       logger,
+		Agents:       httpAgents(agents),
+		AllowedHosts: f.gov.hosts(f.addr),
+		MaxBody:      f.gov.maxBodyMB << 20,
+		SessionTTL:   f.gov.sessionTTL,
+		MaxSessions:  f.gov.maxSessions,
 		Ready: func(a net.Addr) {
 			path := server.PathStreamable
 			if f.transport == server.TransportSSE {

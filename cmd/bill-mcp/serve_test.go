@@ -208,13 +208,13 @@ func TestToolsCommand(t *testing.T) {
 		}, false},
 		{[]string{"--json"}, func(t *testing.T, out string) {
 			var entries []tools.CatalogueEntry
-			if err := json.Unmarshal([]byte(out), &entries); err != nil || len(entries) != 24 {
+			if err := json.Unmarshal([]byte(out), &entries); err != nil || len(entries) != 28 {
 				t.Errorf("--json: %d entries, %v", len(entries), err)
 			}
 		}, false},
 		{nil, func(t *testing.T, out string) {
 			lines := strings.Split(strings.TrimSpace(out), "\n")
-			if len(lines) != 25 || !strings.HasPrefix(lines[0], "TOOL") || !strings.Contains(out, "list_customer_bank_accounts") {
+			if len(lines) != 29 || !strings.HasPrefix(lines[0], "TOOL") || !strings.Contains(out, "list_customer_bank_accounts") {
 				t.Errorf("plain table:\n%s", out)
 			}
 		}, false},

@@ -95,7 +95,7 @@ func Open(path string) *Log { return &Log{path: path} }
 func (l *Log) Path() string { return l.path }
 
 // tailRead bounds how much of the file's end Append reads to find the last line.
-const tailRead = 64 << 10
+const tailRead = maxLine
 
 // Append writes r as the next line, chained to the last one. It holds an
 // exclusive lock on PATH.lock while it reads the last hash and writes.
@@ -142,14 +142,21 @@ func lastHash(f *os.File) (string, error) {
 	if size == 0 {
 		return "", nil
 	}
-	n := min(size, tailRead)
-	buf := make([]byte, n)
-	if _, err := f.ReadAt(buf, size-n); err != nil && !errors.Is(err, io.EOF) {
-		return "", fmt.Errorf("read audit trail: %w", err)
-	}
-	buf = bytes.TrimRight(buf, "\n")
-	if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
-		buf = buf[i+1:]
+	// Lines are short: read the last 4 KB, more only when a line is longer.
+	var buf []byte
+	for n := min(size, 4<<10); ; n = min(size, n*4) {
+		buf = make([]byte, n)
+		if _, err := f.ReadAt(buf, size-n); err != nil && !errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("read audit trail: %w", err)
+		}
+		buf = bytes.TrimRight(buf, "\n")
+		if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+			buf = buf[i+1:]
+			break
+		}
+		if n == size || n >= tailRead {
+			break
+		}
 	}
 	var last struct {
 		Hash string `json:"hash"`

@@ -15,6 +15,12 @@ const maxRefs = 10
 // contacts and bank accounts. Nothing else is ever taken as an id.
 var idRE = regexp.MustCompile(`^(0cu|cpu|cba)[A-Za-z0-9]{17}$`)
 
+// idKeys are the only keys whose values are read as ids.
+var idKeys = map[string]bool{
+	"id": true, "customerId": true, "contactId": true, "bankAccountId": true, "parentCustomerId": true,
+	"customerIds": true, "contactIds": true, "bankAccountIds": true,
+}
+
 // SummarizeArgs names the arguments a call carried, never their values:
 // "name, email" or "customers[12], importKey".
 func SummarizeArgs(args map[string]any) string {
@@ -72,7 +78,7 @@ func Touched(args map[string]any, result any) ([]Ref, int) {
 		for _, k := range slices.Sorted(maps.Keys(x)) {
 			switch val := x[k].(type) {
 			case string:
-				if k != "id" && strings.HasSuffix(k, "Id") && idRE.MatchString(val) {
+				if idKeys[k] && k != "id" && idRE.MatchString(val) {
 					if own.ID == "" {
 						own.ID = val
 					} else {
@@ -81,7 +87,7 @@ func Touched(args map[string]any, result any) ([]Ref, int) {
 				}
 			case []any:
 				for _, e := range val {
-					if s, ok := e.(string); ok && strings.HasSuffix(k, "Ids") && idRE.MatchString(s) {
+					if s, ok := e.(string); ok && idKeys[k] && idRE.MatchString(s) {
 						others = append(others, Ref{ID: s})
 					} else {
 						walk(e, depth+1)
@@ -176,7 +182,7 @@ func (r Record) refsText() string {
 			parts = append(parts, ref.ID)
 		}
 	}
-	if more := r.Count - len(r.Records); more > 0 {
+	if more := r.Count - len(r.Records); more > 0 && len(r.Records) > 0 {
 		parts = append(parts, fmt.Sprintf("and %d more", more))
 	}
 	return strings.Join(parts, ", ")

@@ -62,13 +62,18 @@ type Resolved struct {
 	SessionStore billapi.SessionStore // nil for --credentials env (in-memory session)
 	Source       string               // "profile NAME" or "environment", for the startup log
 	Environment  vault.Environment    // sandbox or production
+	// IndexKey names the environment, host and org, for the search index.
+	IndexKey string
+	// IndexStore keeps the search index encrypted in the vault directory;
+	// nil for --credentials env (the index lives in memory only).
+	IndexStore *vault.SealedFile
+
 	// Journal keeps the bulk tools' import journals: sealed with the
-	// vault's session-cache key in the vault directory for a profile, in
-	// memory for the environment.
+	// vault's key in the vault directory for a profile, in memory for the
+	// environment.
 	Journal *journal.Store
 
-	sealer     journal.Sealer
-	journalDir string
+	vault *vault.Vault
 }
 
 // Resolve finds the credentials: the vault profile named by o.Profile, else
@@ -101,12 +106,21 @@ func Resolve(ctx context.Context, o Options) (Resolved, error) {
 	if err != nil {
 		return Resolved{}, err
 	}
+	res.IndexKey = IndexKey(string(res.Environment), res.BaseURL, res.Credentials.OrgID)
+	if res.vault != nil {
+		if res.IndexStore, err = res.vault.SealedFile(res.IndexKey); err != nil {
+			return Resolved{}, fmt.Errorf("search index file: %w", err)
+		}
+	}
 	// One journal scope per BILL host and org: the same import key never
 	// resumes a job done elsewhere.
 	scope := res.BaseURL + "\x00" + res.Credentials.OrgID
-	if res.sealer != nil {
-		res.Journal, err = journal.NewDir(res.journalDir, res.sealer, scope)
+	if res.vault != nil {
+		sealer, err := res.vault.Sealer(ctx)
 		if err != nil {
+			return Resolved{}, fmt.Errorf("journal key: %w", err)
+		}
+		if res.Journal, err = journal.NewDir(res.vault.JournalDir(), sealer, scope); err != nil {
 			return Resolved{}, err
 		}
 	} else {
@@ -173,18 +187,19 @@ func fromVault(ctx context.Context, o Options, getenv func(string) string) (Reso
 	if err != nil {
 		return Resolved{}, fmt.Errorf("profile %q session cache: %w", name, err)
 	}
-	sealer, err := v.Sealer(ctx)
-	if err != nil {
-		return Resolved{}, fmt.Errorf("profile %q journal key: %w", name, err)
-	}
 	return Resolved{
 		Credentials:  toCredentials(p),
 		SessionStore: NewSessionStore(cache, o.Redactor),
 		Source:       "profile " + name,
 		Environment:  p.Environment,
-		sealer:       sealer,
-		journalDir:   v.JournalDir(),
+		vault:        v,
 	}, nil
+}
+
+// IndexKey is the key of an org's search index: the environment, the API
+// host and the org id, so no two orgs or hosts ever share one.
+func IndexKey(environment, baseURL, orgID string) string {
+	return "index|" + environment + "|" + baseURL + "|" + orgID
 }
 
 func toCredentials(p vault.Profile) billapi.Credentials {
@@ -254,9 +269,20 @@ func (s *SessionStore) Invalidate(ctx context.Context, sess billapi.Session) err
 	return s.cache.Invalidate(ctx, toCached(sess))
 }
 
-// LockLogin takes the profile's cross-process login lock.
+// CodeLoginLockTimeout is the code of a call that failed because another
+// process held the login lock too long.
+const CodeLoginLockTimeout = "LOGIN_LOCK_TIMEOUT"
+
+// LockLogin takes the profile's cross-process login lock. A lock held too
+// long by another process (vault.LoginLockWait) fails the call with a
+// *billapi.Error saying so, rather than waiting forever.
 func (s *SessionStore) LockLogin(ctx context.Context) (func(), error) {
-	return s.cache.LockLogin(ctx)
+	unlock, err := s.cache.LockLogin(ctx)
+	if errors.Is(err, vault.ErrLoginLockTimeout) {
+		return nil, &billapi.Error{Op: "Login", Code: CodeLoginLockTimeout, Class: billapi.ClassUnknown, Err: err,
+			Message: fmt.Sprintf("another bill-mcp process has held the BILL login lock for over %s and is probably hung, so nothing was sent to BILL; the user should stop that process and retry", vault.LoginLockWait)}
+	}
+	return unlock, err
 }
 
 func toCached(s billapi.Session) vault.CachedSession {

@@ -229,3 +229,37 @@ func TestMemoryStoreTeachesRedactor(t *testing.T) {
 		t.Fatal("the invalidated session is still stored")
 	}
 }
+
+func TestIndexStoreIsInTheVaultAndKeyedByOrg(t *testing.T) {
+	venv := newVault(t)
+	get := func(env map[string]string) func(string) string { return func(k string) string { return env[k] } }
+	sandbox, err := Resolve(t.Context(), Options{Getenv: get(venv)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, err := Resolve(t.Context(), Options{Profile: "live", Getenv: get(venv)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sandbox.IndexStore == nil || live.IndexStore == nil {
+		t.Fatal("a vault profile has no index store")
+	}
+	if !strings.HasPrefix(sandbox.IndexStore.Path(), venv[vault.EnvDir]) {
+		t.Errorf("index file %s is outside the vault directory %s", sandbox.IndexStore.Path(), venv[vault.EnvDir])
+	}
+	if sandbox.IndexStore.Path() == live.IndexStore.Path() || sandbox.IndexKey == live.IndexKey {
+		t.Error("two orgs share one index")
+	}
+	if strings.Contains(sandbox.IndexStore.Path(), "00801default") {
+		t.Errorf("index file name %s reveals the org", sandbox.IndexStore.Path())
+	}
+	env, err := Resolve(t.Context(), Options{Env: true, Getenv: get(map[string]string{
+		EnvDevKey: "k", EnvUserName: "u", EnvPassword: "p", EnvOrgID: "00801ENVORG",
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.IndexStore != nil || env.IndexKey == "" {
+		t.Errorf("environment credentials: store %v, key %q; want memory only, with a key", env.IndexStore, env.IndexKey)
+	}
+}

@@ -165,7 +165,7 @@ type Catalog map[string]Op
 
 // NewCatalog reads every tool of every toolset.
 func NewCatalog() (Catalog, error) {
-	all, err := tools.Toolsets(nil)
+	all, err := tools.Toolsets(nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -176,6 +176,56 @@ func NewCatalog() (Catalog, error) {
 		}
 	}
 	return c, nil
+}
+
+// onboardParts names the arguments of onboard_customer that act in other
+// areas: contacts are created in contacts, a bank account is created in
+// bank_accounts (which needs full, and is held by --confirm destructive).
+var onboardParts = []struct{ arg, area string }{
+	{"contacts", tools.ToolsetContacts},
+	{"bankAccount", tools.ToolsetBankAccounts},
+}
+
+// Ops returns what a call of tool with args does, area by area: one Op for
+// most tools; onboard_customer adds one for each other area its arguments
+// reach. ok is false for a tool the catalog does not know.
+func (c Catalog) Ops(tool string, args map[string]any) ([]Op, bool) {
+	op, ok := c[tool]
+	if !ok {
+		return nil, false
+	}
+	ops := []Op{op}
+	if tool == "onboard_customer" {
+		for _, p := range onboardParts {
+			if v, present := args[p.arg]; present && v != nil {
+				if a, isList := v.([]any); isList && len(a) == 0 {
+					continue
+				}
+				ops = append(ops, Op{Tool: tool, Area: p.area, Kind: KindWrite})
+			}
+		}
+	}
+	return ops, true
+}
+
+// DecideAll decides a call that acts in several areas: every op must be
+// allowed; it needs approval when any op does.
+func DecideAll(a Agent, ops []Op) Decision {
+	var out Decision
+	var rules []string
+	for i, op := range ops {
+		d := Decide(a, op)
+		if !d.Allowed {
+			return d
+		}
+		if i == 0 {
+			out = d
+		}
+		out.NeedsApproval = out.NeedsApproval || d.NeedsApproval
+		rules = append(rules, d.Rule)
+	}
+	out.Rule = strings.Join(slices.Compact(rules), "; ")
+	return out
 }
 
 // Agent is an agent's access as policy reads it.

@@ -91,7 +91,7 @@ func (gv *governor) caller(ctx context.Context) (policy.Identity, bool) {
 }
 
 // decide applies policy to a call of tool by the caller.
-func (gv *governor) decide(ctx context.Context, tool string) (policy.Identity, policy.Decision, *policy.Agent) {
+func (gv *governor) decide(ctx context.Context, tool string, args map[string]any) (policy.Identity, policy.Decision, *policy.Agent) {
 	id, ok := gv.caller(ctx)
 	if !ok {
 		return id, policy.Decision{Rule: "no identity", Reason: "the request carried no identity", Fix: "connect with a bearer token"}, nil
@@ -118,11 +118,11 @@ func (gv *governor) decide(ctx context.Context, tool string) (policy.Identity, p
 		}
 		return id, policy.Decision{Allowed: true, Rule: "approval"}, &a
 	}
-	op, ok := gv.catalog[tool]
+	ops, ok := gv.catalog.Ops(tool, args)
 	if !ok {
 		return id, policy.Decision{Rule: "unknown tool", Reason: fmt.Sprintf("agent %s may not call %s", a.Name, tool), Fix: "use only the tools tools/list shows"}, &a
 	}
-	return id, policy.Decide(a, op), &a
+	return id, policy.DecideAll(a, ops), &a
 }
 
 func refusal(d policy.Decision) *mcp.CallToolResult {
@@ -203,7 +203,8 @@ func (gv *governor) middleware(next mcpserver.ToolHandlerFunc) mcpserver.ToolHan
 		if req.Params.Name == ToolRunApproved {
 			return next(ctx, req)
 		}
-		id, d, agent := gv.decide(ctx, req.Params.Name)
+		args, _ := req.Params.Arguments.(map[string]any)
+		id, d, agent := gv.decide(ctx, req.Params.Name, args)
 		rec := gv.baseRecord(ctx, id, req, start)
 		rec.Rule = d.Rule
 		if !d.Allowed {
@@ -325,7 +326,7 @@ func (gv *governor) runApprovedTool() mcpserver.ServerTool {
 
 func (gv *governor) runApproved(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	start := gv.now()
-	id, d, _ := gv.decide(ctx, ToolRunApproved)
+	id, d, _ := gv.decide(ctx, ToolRunApproved, nil)
 	rec := gv.baseRecord(ctx, id, req, start)
 	code, _ := req.GetArguments()["approvalCode"].(string)
 	rec.Rule, rec.Approval = d.Rule, approval.Normalize(code)
@@ -340,6 +341,18 @@ func (gv *governor) runApproved(ctx context.Context, req mcp.CallToolRequest) (*
 	}
 	if id.Owner() || gv.g.Approvals == nil {
 		return refuse(mcp.NewToolResultError(CodeApprovalRefused+": only an agent whose calls need approval runs approved calls. Next: call the tool directly."), "owner")
+	}
+	// Before the code is spent: this server must serve the stored tool, and
+	// the agent must still hold the grants (they may have changed since).
+	if peek, err := gv.g.Approvals.Get(code); err == nil && peek.Agent == id.Agent {
+		var args map[string]any
+		_ = json.Unmarshal(peek.Args, &args)
+		if _, ok := gv.handlers[peek.Tool]; !ok {
+			return refuse(mcp.NewToolResultError(CodeApprovalRefused+": "+peek.Tool+" is not served by this server (read-only, or other toolsets), so code "+rec.Approval+" was not used. Next: run it on the server where it was asked for, or tell the user."), "tool not served")
+		}
+		if _, d2, _ := gv.decide(ctx, peek.Tool, args); !d2.Allowed {
+			return refuse(refusal(d2), d2.Rule)
+		}
 	}
 	call, err := gv.g.Approvals.Take(ctx, id.Agent, code)
 	if err != nil {
@@ -379,7 +392,7 @@ func (gv *governor) runApproved(ctx context.Context, req mcp.CallToolRequest) (*
 	if s := audit.SummarizeArgs(args); s != "" {
 		rec.Args = s
 	}
-	_, d2, _ := gv.decide(ctx, call.Tool)
+	_, d2, _ := gv.decide(ctx, call.Tool, args)
 	if !d2.Allowed {
 		return refuse(refusal(d2), d2.Rule)
 	}
@@ -435,7 +448,8 @@ func (gv *governor) filterList(ctx context.Context, _ any, _ *mcp.ListToolsReque
 // all, answers the refusal instead of the schema complaint.
 func (gv *governor) invalidInput(ctx context.Context, req *mcp.CallToolRequest, res *mcp.CallToolResult, code string) {
 	start := gv.now()
-	id, d, _ := gv.decide(ctx, req.Params.Name)
+	args, _ := req.Params.Arguments.(map[string]any)
+	id, d, _ := gv.decide(ctx, req.Params.Name, args)
 	rec := gv.baseRecord(ctx, id, *req, start)
 	rec.Rule = d.Rule
 	if !d.Allowed {

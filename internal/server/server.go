@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/bill-mcp/bill-mcp/billapi"
+	"github.com/bill-mcp/bill-mcp/internal/index"
 	"github.com/bill-mcp/bill-mcp/internal/journal"
 	"github.com/bill-mcp/bill-mcp/tools"
 )
@@ -26,6 +27,9 @@ const Name = "bill-mcp"
 type Options struct {
 	// Client is the BILL client every tool calls.
 	Client *billapi.Client
+	// Index is the local search index over Client's org (its write
+	// observer); nil means one in memory only.
+	Index *index.Index
 	// Version is announced in the initialize answer.
 	Version string
 	// Toolsets to register (see tools.ParseToolsets); nil means all.
@@ -53,7 +57,7 @@ func New(o Options) (*mcpserver.MCPServer, error) {
 	if sets == nil {
 		sets = tools.ToolsetNames()
 	}
-	selected, err := tools.Select(o.Client, sets, o.ReadOnly)
+	selected, err := tools.Select(o.Client, o.Index, sets, o.ReadOnly)
 	if err != nil {
 		return nil, fmt.Errorf("select tools: %w", err)
 	}

@@ -298,8 +298,8 @@ func TestHTTPTransports(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(listed.Tools) != 24 {
-				t.Errorf("%d tools over %s, want 24", len(listed.Tools), transportName)
+			if len(listed.Tools) != 28 {
+				t.Errorf("%d tools over %s, want 28", len(listed.Tools), transportName)
 			}
 		})
 	}
@@ -373,7 +373,7 @@ func TestServeStdioWritesOnlyFrames(t *testing.T) {
 	}
 	list := send(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`)
 	result, _ := list["result"].(map[string]any)
-	if ts, _ := result["tools"].([]any); len(ts) != 24 {
+	if ts, _ := result["tools"].([]any); len(ts) != 28 {
 		t.Errorf("tools/list over stdio: %v", list)
 	}
 	call := send(`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"list_customers","arguments":{}}}`)

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +26,11 @@ type sessionTracker struct {
 	ttl time.Duration
 	max int
 	now func() time.Time
+
+	// gone releases the transport's state of a session the tracker
+	// dropped (mcp-go keeps an initialized session registered until it is
+	// deleted). Called without the lock held.
+	gone func(id string)
 
 	mu   sync.Mutex
 	last map[string]time.Time
@@ -50,9 +56,8 @@ func (t *sessionTracker) Generate() string {
 	_, _ = rand.Read(b[:])
 	id := sessionPrefix + hex.EncodeToString(b[:])
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	now := t.now()
-	t.sweepLocked(now)
+	dropped := t.sweepLocked(now)
 	for len(t.last) >= t.max {
 		oldest, when := "", now
 		for k, v := range t.last {
@@ -61,9 +66,43 @@ func (t *sessionTracker) Generate() string {
 			}
 		}
 		delete(t.last, oldest)
+		dropped = append(dropped, oldest)
 	}
 	t.last[id] = now
+	t.mu.Unlock()
+	t.release(dropped)
 	return id
+}
+
+func (t *sessionTracker) release(ids []string) {
+	if t.gone == nil {
+		return
+	}
+	for _, id := range ids {
+		t.gone(id)
+	}
+}
+
+// sweep drops every expired session.
+func (t *sessionTracker) sweep() {
+	t.mu.Lock()
+	dropped := t.sweepLocked(t.now())
+	t.mu.Unlock()
+	t.release(dropped)
+}
+
+// run sweeps every half TTL (at least every second) until stop is closed.
+func (t *sessionTracker) run(stop <-chan struct{}) {
+	tick := time.NewTicker(max(t.ttl/2, time.Second))
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+			t.sweep()
+		}
+	}
 }
 
 // Validate accepts a live session and marks it used.
@@ -72,17 +111,20 @@ func (t *sessionTracker) Validate(id string) (bool, error) {
 		return false, errNoSession
 	}
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	now := t.now()
 	last, ok := t.last[id]
-	if !ok {
+	switch {
+	case !ok:
+		t.mu.Unlock()
 		return false, errNoSession
-	}
-	if now.Sub(last) > t.ttl {
+	case now.Sub(last) > t.ttl:
 		delete(t.last, id)
+		t.mu.Unlock()
+		t.release([]string{id})
 		return true, nil
 	}
 	t.last[id] = now
+	t.mu.Unlock()
 	return false, nil
 }
 
@@ -101,10 +143,33 @@ func (t *sessionTracker) Len() int {
 	return len(t.last)
 }
 
-func (t *sessionTracker) sweepLocked(now time.Time) {
+func (t *sessionTracker) sweepLocked(now time.Time) []string {
+	var dropped []string
 	for k, v := range t.last {
 		if now.Sub(v) > t.ttl {
 			delete(t.last, k)
+			dropped = append(dropped, k)
 		}
 	}
+	return dropped
 }
+
+// deleter returns a gone function that ends a session in h the way a
+// client's DELETE does, so h frees what it holds for it.
+func deleter(h http.Handler) func(id string) {
+	return func(id string) {
+		req, err := http.NewRequest(http.MethodDelete, PathStreamable, nil)
+		if err != nil {
+			return
+		}
+		req.Header.Set("Mcp-Session-Id", id)
+		h.ServeHTTP(&discardWriter{h: http.Header{}}, req)
+	}
+}
+
+// discardWriter is a ResponseWriter that keeps nothing.
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discardWriter) WriteHeader(int)             {}

@@ -78,6 +78,10 @@ type HTTPOptions struct {
 	// MaxSessions caps streamable HTTP sessions (and open SSE streams);
 	// DefaultMaxSessions when 0.
 	MaxSessions int
+	// Stateless serves streamable HTTP without server-side MCP sessions, so
+	// a load balancer may send any request to any replica. Progress still
+	// reaches the asker: it travels on the stream of the request's own POST.
+	Stateless bool
 }
 
 // HTTP server timeouts. Streams (SSE, a streamable HTTP GET) lift the read
@@ -106,14 +110,30 @@ func handler(s *mcpserver.MCPServer, o HTTPOptions) (http.Handler, func(context.
 	}
 	switch o.Transport {
 	case TransportHTTP:
-		tracker := newSessionTracker(o.SessionTTL, maxSessions)
-		h := mcpserver.NewStreamableHTTPServer(s, mcpserver.WithEndpointPath(PathStreamable),
-			mcpserver.WithSessionIdManager(tracker), mcpserver.WithSessionIdleTTL(tracker.ttl))
+		opts := []mcpserver.StreamableHTTPOption{mcpserver.WithEndpointPath(PathStreamable),
+			mcpserver.WithDisableLocalhostProtection(true)} // httpguard checks Host on every connection
+		var tracker *sessionTracker
+		if o.Stateless {
+			opts = append(opts, mcpserver.WithStateLess(true))
+		} else {
+			// The tracker expires idle sessions and caps their number. Not
+			// mcp-go's WithSessionIdleTTL: it keeps every session's state
+			// until its TTL, about 10 KB each (BenchmarkAbandonedSessions).
+			tracker = newSessionTracker(o.SessionTTL, maxSessions)
+			opts = append(opts, mcpserver.WithSessionIdManager(tracker))
+		}
+		h := mcpserver.NewStreamableHTTPServer(s, opts...)
+		stop := make(chan struct{})
+		if tracker != nil {
+			tracker.gone = deleter(h)
+			go tracker.run(stop)
+		}
 		// Notifications go out on the POST's own response, ahead of its result.
 		mux.Handle(PathStreamable, streams(notify.Streamable(h), nil))
-		shutdown = h.Shutdown
+		shutdown = func(ctx context.Context) error { close(stop); return h.Shutdown(ctx) }
 	case TransportSSE:
-		h := mcpserver.NewSSEServer(s, mcpserver.WithSSEEndpoint(PathSSE), mcpserver.WithMessageEndpoint(PathMessage))
+		h := mcpserver.NewSSEServer(s, mcpserver.WithSSEEndpoint(PathSSE), mcpserver.WithMessageEndpoint(PathMessage),
+			mcpserver.WithSSEDisableLocalhostProtection(true)) // httpguard checks Host on every connection
 		mux.Handle(PathSSE, streams(h, make(chan struct{}, maxSessions)))
 		mux.Handle(PathMessage, h)
 		shutdown = func(context.Context) error { h.CloseSessions(); return nil }

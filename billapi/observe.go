@@ -1,0 +1,61 @@
+package billapi
+
+// WriteObserver learns every customer and contact this client wrote, as
+// BILL answered it, right after a successful Create, Update, Delete or
+// Undelete, single or bulk (a local search index keeps itself current this
+// way). Methods are called on the calling goroutine; they must be quick and
+// must not call the client.
+type WriteObserver interface {
+	CustomersWritten(objs []Customer)
+	ContactsWritten(objs []CustomerContact)
+}
+
+// noteOne returns a pass-through for a single call's results that reports
+// the object to note when the call succeeded.
+func noteOne[T any](note func([]T)) func(*T, error) (*T, error) {
+	return func(obj *T, err error) (*T, error) {
+		if err == nil && obj != nil && note != nil {
+			note([]T{*obj})
+		}
+		return obj, err
+	}
+}
+
+// noteBulk returns a pass-through for a bulk call's results that reports
+// the objects of the items that succeeded.
+func noteBulk[T any](note func([]T)) func([]BulkResult[T], error) ([]BulkResult[T], error) {
+	return func(res []BulkResult[T], err error) ([]BulkResult[T], error) {
+		if note == nil {
+			return res, err
+		}
+		var done []T
+		for _, r := range res {
+			if r.Err == nil && r.Object != nil {
+				done = append(done, *r.Object)
+			}
+		}
+		if len(done) > 0 {
+			note(done)
+		}
+		return res, err
+	}
+}
+
+// observers returns the callbacks for customers and contacts; nil when no
+// observer is configured.
+func (c *Client) observers() (customers func([]Customer), contacts func([]CustomerContact)) {
+	if c.observer == nil {
+		return nil, nil
+	}
+	return c.observer.CustomersWritten, c.observer.ContactsWritten
+}
+
+func (c *Client) noteCustomers() func([]Customer) {
+	f, _ := c.observers()
+	return f
+}
+
+func (c *Client) noteContacts() func([]CustomerContact) {
+	_, f := c.observers()
+	return f
+}

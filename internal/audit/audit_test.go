@@ -1,0 +1,123 @@
+package audit
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestChain(t *testing.T) {
+	p := filepath.Join(t.TempDir(), FileName)
+	l := Open(p)
+	var wg sync.WaitGroup
+	for i := range 20 { // concurrent writers keep one chain
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l.Append(Record{Time: time.Now(), Agent: "bot", Tool: "get_customer", Decision: Allowed, Outcome: OK, DurationMS: float64(i)}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n, err := Verify(p); err != nil || n != 20 {
+		t.Fatalf("Verify = %d, %v", n, err)
+	}
+	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v", fi.Mode().Perm())
+	}
+	raw, _ := os.ReadFile(p)
+	lines := bytes.SplitAfter(raw, []byte("\n"))
+	lines = lines[:len(lines)-1] // the empty tail after the last newline
+	swap := append([][]byte{}, lines...)
+	swap[4], swap[5] = swap[5], swap[4]
+	tests := []struct {
+		name  string
+		lines [][]byte
+		line  int
+	}{
+		{"edited", replace(lines, 6, bytes.Replace(lines[6], []byte(`"bot"`), []byte(`"bat"`), 1)), 7},
+		{"edited last", replace(lines, 19, bytes.Replace(lines[19], []byte(`"ok"`), []byte(`"failed"`), 1)), 20},
+		{"removed", append(append([][]byte{}, lines[:3]...), lines[4:]...), 4},
+		{"inserted", append(append(append([][]byte{}, lines[:3]...), lines[10]), lines[3:]...), 4},
+		{"reordered", swap, 5},
+		{"garbage", replace(lines, 0, []byte("not json\n")), 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := filepath.Join(t.TempDir(), FileName)
+			if err := os.WriteFile(q, bytes.Join(tt.lines, nil), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Verify(q)
+			var bad *BadLineError
+			if !errors.As(err, &bad) || bad.Line != tt.line || !errors.Is(err, ErrBroken) {
+				t.Errorf("Verify = %v, want line %d", err, tt.line)
+			}
+		})
+	}
+}
+
+func replace(lines [][]byte, i int, b []byte) [][]byte {
+	out := append([][]byte{}, lines...)
+	out[i] = b
+	return out
+}
+
+func TestEnglish(t *testing.T) {
+	at := time.Date(2026, 11, 30, 22, 31, 7, 0, time.UTC)
+	id := "0cu01ABCDEFGHIJKLMNO"
+	tests := []struct {
+		r    Record
+		want string
+	}{
+		{Record{Time: at, Agent: "sales-bot", Tool: "create_customer", Records: []Ref{{ID: id, Name: "Acme Corp"}}, Decision: Allowed, Rule: "customers: write", Outcome: OK, DurationMS: 211.6},
+			`2026-11-30 22:31:07  sales-bot  created customer "Acme Corp" (` + id + `)  allowed (customers: write)  212 ms`},
+		{Record{Time: at, Agent: "sales-bot", Tool: "delete_customer", Records: []Ref{{ID: id}}, Decision: Refused, Rule: "customers: write, needs full", Outcome: NotRun},
+			`2026-11-30 22:31:07  sales-bot  delete customer ` + id + `  refused (customers: write, needs full)  0 ms`},
+		{Record{Time: at, Agent: "janitor", Tool: "bulk_delete_customer_contacts", Count: 12, Decision: ApprovalRequired, Approval: "K7QD-M2XP", Rule: "contacts: full, confirm destructive", Outcome: Pending},
+			`2026-11-30 22:31:07  janitor  delete 12 contacts  waiting for approval K7QD-M2XP (contacts: full, confirm destructive)  0 ms`},
+		{Record{Time: at, Agent: "owner", Tool: "update_customer", Records: []Ref{{ID: id}}, Decision: Allowed, Rule: "owner", Outcome: Failed, Code: "BDC_1120", DurationMS: 40},
+			`2026-11-30 22:31:07  owner  update customer ` + id + `  allowed (owner)  failed BDC_1120  40 ms`},
+		{Record{Time: at, Agent: "bot", Tool: "list_customer_bank_accounts", Decision: Allowed, Rule: "bank_accounts: read", Outcome: OK, DurationMS: 3},
+			`2026-11-30 22:31:07  bot  listed bank accounts  allowed (bank_accounts: read)  3 ms`},
+	}
+	for _, tt := range tests {
+		if got := tt.r.English(); got != tt.want {
+			t.Errorf("English:\n got %s\nwant %s", got, tt.want)
+		}
+	}
+}
+
+func TestTouchedTakesOnlyIdsAndNames(t *testing.T) {
+	args := map[string]any{
+		"customerId": "0cu01ABCDEFGHIJKLMNO", "nameOnAccount": "Jane Payer", "accountNumber": "987654321098",
+		"routingNumber": "021000021", "sessionId": "0cuSESSIONSESSIONSES", "devKey": "k",
+	}
+	res := map[string]any{"bankAccount": map[string]any{"id": "cba01ABCDEFGHIJKLMNO", "accountNumber": "********1098", "customerId": "0cu01ABCDEFGHIJKLMNO"}}
+	refs, n := Touched(args, res)
+	if n != 2 || len(refs) != 2 {
+		t.Fatalf("Touched = %+v (%d)", refs, n)
+	}
+	for _, r := range refs {
+		s := r.ID + r.Name
+		if strings.Contains(s, "9876") || strings.Contains(s, "0210") || strings.Contains(s, "SESSION") || strings.Contains(s, "Jane") {
+			t.Errorf("Touched collected %q", s)
+		}
+	}
+	if got := SummarizeArgs(args); strings.Contains(got, "9876") || !strings.Contains(got, "accountNumber") {
+		t.Errorf("SummarizeArgs = %q", got)
+	}
+	bulk := map[string]any{"customers": []any{map[string]any{"name": "A"}, map[string]any{"name": "B"}}}
+	if refs, n := Touched(bulk, nil); n != 2 || refs[0].Name != "A" {
+		t.Errorf("bulk Touched = %+v %d", refs, n)
+	}
+	if got := SummarizeArgs(bulk); got != "customers[2]" {
+		t.Errorf("SummarizeArgs(bulk) = %q", got)
+	}
+}
