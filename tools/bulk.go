@@ -106,21 +106,21 @@ type bulkSpec[In, Out any] struct {
 	compErr  error
 }
 
-// newBulkTool builds a bulk tool whose array argument accepts any items:
-// the per-item constraints of in's schema are dropped from the input
-// schema (each item is checked against itemSchema by the handler instead).
-func newBulkTool(name, title, description string, op opKind, field string, in any) mcp.Tool {
+// newBulkTool builds a bulk tool whose array argument accepts any items.
+// An object item's schema is only its type and which tool's arguments it
+// takes (itemOf): the same tool list already spells those out, so they are
+// not repeated here, and each item is checked against them by the handler,
+// so a bad item fails alone instead of rejecting the call.
+func newBulkTool(name, title, description string, op opKind, field, itemOf string, in any) mcp.Tool {
 	t := newTool(name, title, description, op, in, bulkOutput{})
-	t.RawInputSchema = relaxItems(t.RawInputSchema, field)
+	t.RawInputSchema = relaxItems(t.RawInputSchema, field, itemOf)
 	return t
 }
 
-// itemConstraints are the keywords relaxItems drops from item schemas.
-var itemConstraints = []string{"required", "minLength", "maxLength", "pattern", "format", "enum", "minimum", "maximum", "minItems", "maxItems"}
-
-// relaxItems removes value constraints from the items of the array
-// property field, and any maxItems on the array.
-func relaxItems(raw json.RawMessage, field string) json.RawMessage {
+// relaxItems replaces the item schema of the array property field: an
+// object item becomes {"type":"object"} described as itemOf's arguments;
+// other items keep only their type. Any maxItems on the array goes.
+func relaxItems(raw json.RawMessage, field, itemOf string) json.RawMessage {
 	var doc map[string]any
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		panic(fmt.Sprintf("tools: relax schema: %v", err))
@@ -131,8 +131,14 @@ func relaxItems(raw json.RawMessage, field string) json.RawMessage {
 		panic(fmt.Sprintf("tools: relax schema: no array property %q", field))
 	}
 	delete(arr, "maxItems")
-	if items, ok := arr["items"].(map[string]any); ok {
-		stripConstraints(items)
+	items, _ := arr["items"].(map[string]any)
+	switch {
+	case items == nil:
+		panic(fmt.Sprintf("tools: relax schema: %q has no items", field))
+	case items["type"] == "object":
+		arr["items"] = map[string]any{"type": "object", "description": "Fields as " + itemOf + " takes them."}
+	default:
+		arr["items"] = map[string]any{"type": items["type"]}
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -141,22 +147,6 @@ func relaxItems(raw json.RawMessage, field string) json.RawMessage {
 		panic(fmt.Sprintf("tools: relax schema: %v", err))
 	}
 	return json.RawMessage(bytes.TrimSpace(b.Bytes()))
-}
-
-func stripConstraints(s map[string]any) {
-	for _, k := range itemConstraints {
-		delete(s, k)
-	}
-	if props, ok := s["properties"].(map[string]any); ok {
-		for _, p := range props {
-			if m, ok := p.(map[string]any); ok {
-				stripConstraints(m)
-			}
-		}
-	}
-	if items, ok := s["items"].(map[string]any); ok {
-		stripConstraints(items)
-	}
 }
 
 // schema compiles itemSchema once.
@@ -630,7 +620,7 @@ const bulkHow = " Any number of items, sent 100 per BILL call (progress per chun
 func BulkCreateCustomers(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
 	t := newBulkTool("bulk_create_customers", "Create many customers",
 		"Create customers; prefer it to create_customer for more than 5."+bulkHow,
-		opCreate, "customers", bulkCreateCustomersArgs{})
+		opCreate, "customers", "create_customer", bulkCreateCustomersArgs{})
 	s := &bulkSpec[billapi.Customer, billapi.Customer]{tool: t.Name, field: "customers", entity: customerEntity(), op: opCreate,
 		itemSchema: schemaFor(createCustomerArgs{}), decode: decodeItem(createCustomerArgs.customer),
 		bulk: c.BulkCreateCustomers, id: customerID, find: c.FindCreatedCustomers}
@@ -641,7 +631,7 @@ func BulkCreateCustomers(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
 func BulkUpdateCustomers(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
 	t := newBulkTool("bulk_update_customers", "Update many customers",
 		"Change fields of customers: each item names its customerId and only the fields to change."+bulkHow,
-		opUpdate, "customers", bulkUpdateCustomersArgs{})
+		opUpdate, "customers", "update_customer", bulkUpdateCustomersArgs{})
 	s := &bulkSpec[billapi.Customer, billapi.Customer]{tool: t.Name, field: "customers", entity: customerEntity(), op: opUpdate,
 		itemSchema: schemaFor(updateCustomerArgs{}), decode: decodeItem(updateCustomerArgs.customer),
 		bulk: c.BulkUpdateCustomers, id: customerID}
@@ -652,7 +642,7 @@ func BulkUpdateCustomers(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
 func BulkDeleteCustomers(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
 	t := newBulkTool("bulk_delete_customers", "Delete many customers",
 		"Soft-delete customers by id; bulk_undelete_customers restores them."+bulkHow,
-		opDelete, "customerIds", customerIDsArgs{})
+		opDelete, "customerIds", "", customerIDsArgs{})
 	s := &bulkSpec[string, billapi.Customer]{tool: t.Name, field: "customerIds", entity: customerEntity(), op: opDelete,
 		decode: decodeID, bulk: c.BulkDeleteCustomers, id: customerID}
 	return t, s.handler(c)
@@ -662,7 +652,7 @@ func BulkDeleteCustomers(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
 func BulkUndeleteCustomers(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
 	t := newBulkTool("bulk_undelete_customers", "Undelete many customers",
 		"Restore deleted customers by id."+bulkHow,
-		opUndelete, "customerIds", customerIDsArgs{})
+		opUndelete, "customerIds", "", customerIDsArgs{})
 	s := &bulkSpec[string, billapi.Customer]{tool: t.Name, field: "customerIds", entity: customerEntity(), op: opUndelete,
 		decode: decodeID, bulk: c.BulkUndeleteCustomers, id: customerID}
 	return t, s.handler(c)
@@ -672,7 +662,7 @@ func BulkUndeleteCustomers(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc)
 func BulkCreateCustomerContacts(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
 	t := newBulkTool("bulk_create_customer_contacts", "Create many customer contacts",
 		"Create contacts, for one or many customers."+bulkHow,
-		opCreate, "contacts", bulkCreateContactsArgs{})
+		opCreate, "contacts", "create_customer_contact", bulkCreateContactsArgs{})
 	s := &bulkSpec[billapi.CustomerContact, billapi.CustomerContact]{tool: t.Name, field: "contacts", entity: contactEntity(), op: opCreate,
 		itemSchema: schemaFor(createContactArgs{}), decode: decodeItem(createContactArgs.contact),
 		bulk: c.BulkCreateCustomerContacts, id: contactID, find: c.FindCreatedCustomerContacts}
@@ -683,7 +673,7 @@ func BulkCreateCustomerContacts(c *billapi.Client) (mcp.Tool, server.ToolHandler
 func BulkUpdateCustomerContacts(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
 	t := newBulkTool("bulk_update_customer_contacts", "Update many customer contacts",
 		"Change fields of contacts: each item names its contactId and only the fields to change."+bulkHow,
-		opUpdate, "contacts", bulkUpdateContactsArgs{})
+		opUpdate, "contacts", "update_customer_contact", bulkUpdateContactsArgs{})
 	s := &bulkSpec[billapi.CustomerContact, billapi.CustomerContact]{tool: t.Name, field: "contacts", entity: contactEntity(), op: opUpdate,
 		itemSchema: schemaFor(updateContactArgs{}), decode: decodeItem(updateContactArgs.contact),
 		bulk: c.BulkUpdateCustomerContacts, id: contactID}
@@ -694,7 +684,7 @@ func BulkUpdateCustomerContacts(c *billapi.Client) (mcp.Tool, server.ToolHandler
 func BulkDeleteCustomerContacts(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
 	t := newBulkTool("bulk_delete_customer_contacts", "Delete many customer contacts",
 		"Soft-delete contacts by id; bulk_undelete_customer_contacts restores them."+bulkHow,
-		opDelete, "contactIds", contactIDsArgs{})
+		opDelete, "contactIds", "", contactIDsArgs{})
 	s := &bulkSpec[string, billapi.CustomerContact]{tool: t.Name, field: "contactIds", entity: contactEntity(), op: opDelete,
 		decode: decodeID, bulk: c.BulkDeleteCustomerContacts, id: contactID}
 	return t, s.handler(c)
@@ -704,7 +694,7 @@ func BulkDeleteCustomerContacts(c *billapi.Client) (mcp.Tool, server.ToolHandler
 func BulkUndeleteCustomerContacts(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
 	t := newBulkTool("bulk_undelete_customer_contacts", "Undelete many customer contacts",
 		"Restore deleted contacts by id."+bulkHow,
-		opUndelete, "contactIds", contactIDsArgs{})
+		opUndelete, "contactIds", "", contactIDsArgs{})
 	s := &bulkSpec[string, billapi.CustomerContact]{tool: t.Name, field: "contactIds", entity: contactEntity(), op: opUndelete,
 		decode: decodeID, bulk: c.BulkUndeleteCustomerContacts, id: contactID}
 	return t, s.handler(c)
