@@ -22,6 +22,22 @@
 // and a torn frame at the end is cut off when the journal is next opened.
 // Begin records are fsynced before the items go out. Journals expire after
 // TTL. A Store without a directory keeps journals in memory.
+//
+// Using it from a tool (the server puts the Store in every tool call's
+// context; FromContext gets it):
+//
+//	h := journal.NewDigest(tool)           // stream the request's items into h
+//	key := importKey                       // or journal.DeriveKey(h.Sum())
+//	j, err := journal.FromContext(ctx).Open(ctx, tool, key, h.Sum(), n)
+//	// ErrMismatch: the key was used for other content; ErrBusy: running now
+//	defer j.Close()
+//	done := j.Done()                       // answer these from the journal
+//	doubt, sentAt := j.InDoubt()           // creates: billapi FindCreated*(…, sentAt, ids in done)
+//	j.Begin(indices)                       // before sending them
+//	j.Settle(indices, ids, failed)         // as they land (BulkOptions.Settled)
+//
+// A multi-step tool (onboard_customer: a customer, its contacts, a bank
+// account) numbers its steps as items the same way.
 package journal
 
 import (
