@@ -68,14 +68,24 @@ type Config struct {
 	Credentials Credentials
 	// HTTPClient defaults to a client with sane transport timeouts.
 	HTTPClient *http.Client
-	// MaxInFlight caps requests in flight from this client: default 1, at most 3.
+	// MaxInFlight caps requests in flight from this client: default 3
+	// (BILL's cap), at most 3. It adapts down on BDC_1322.
 	MaxInFlight int
-	// HourlyRequestBudget and HourlyLoginBudget are the client's own budgets,
-	// per clock hour (BILL resets at the top of the hour). Defaults 20,000 and 200.
+	// HourlyRequestBudget and HourlyLoginBudget are the budgets per clock
+	// hour (BILL resets at the top of the hour), counted by the Coordinator
+	// over every client sharing it. Defaults 20,000 and 200.
 	HourlyRequestBudget int
 	HourlyLoginBudget   int
 	// SessionStore keeps the session between runs; nil keeps it in memory only.
 	SessionStore SessionStore
+	// LoginLocker, if set, is held around "load, else log in and save" so
+	// that clients sharing the SessionStore log in once between them. When
+	// nil, a SessionStore that is also a LoginLocker is used as one.
+	LoginLocker LoginLocker
+	// Coordinator shares the in-flight slots and hourly budgets with other
+	// clients on the same devKey and org; nil shares nothing beyond this
+	// client (a ProcessCoordinator).
+	Coordinator Coordinator
 	// CallTimeout bounds one HTTP attempt; default 60s.
 	CallTimeout time.Duration
 	// BulkCallTimeout bounds one attempt of a Bulk call; default 180s (and

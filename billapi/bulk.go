@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 )
 
-// Bulk calls take any number of items, send them MaxBulkItems per call in
-// input order, and return one BulkResult per input item (Index = position
+// Bulk calls take any number of items, send them MaxBulkItems per call,
+// chunks running concurrently up to the in-flight cap (started in input
+// order), and return one BulkResult per input item (Index = position
 // in the input). An item BILL refuses gets BILL's per-item error. An item
 // the client can tell is wrong (a malformed id) gets a local input error
 // and costs no call. A chunk that fails as a whole after retries gives its
@@ -35,26 +37,67 @@ func failRest[T any](res []BulkResult[T], from int, err error) {
 	}
 }
 
-// settled reports the outcomes of the items [start, end) to o.Settled.
-func settled[T any](o BulkOptions, k kind[T], res []BulkResult[T], start, end int) {
-	if o.Settled == nil || start >= end {
-		return
-	}
-	outs := make([]ItemOutcome, 0, end-start)
-	for i := start; i < end; i++ {
-		out := ItemOutcome{Index: i, Err: res[i].Err}
-		if res[i].Object != nil {
-			out.ID = k.id(res[i].Object)
-		}
-		outs = append(outs, out)
-	}
-	o.Settled(outs)
-}
-
-func progress(o BulkOptions, done, total int) {
+// runChunks runs do on every chunk [start, end) of MaxBulkItems of n
+// items, as many at once as the client's in-flight cap (each call still
+// passes the gate, shared with every other call of the client, so reads
+// stay responsive during an import). Chunks start in input order. do
+// writes its items' results itself and returns an error only when the
+// failure is fatal for the whole bulk call: chunks not yet started are then
+// not run, and runChunks returns that error once the running ones end.
+// Progress is reported after each chunk, in order, never decreasing, from
+// one goroutine of its own, so a slow reporter never holds a chunk back;
+// runChunks returns after the last report.
+func runChunks(ctx context.Context, c *Client, n int, o BulkOptions, do func(ctx context.Context, start, end int) error) error {
+	chunks := (n + MaxBulkItems - 1) / MaxBulkItems
+	workers := min(c.gate.max, chunks)
+	var (
+		mu    sync.Mutex
+		next  int
+		done  int
+		fatal error
+		wg    sync.WaitGroup
+	)
+	var reports chan int // buffered for every chunk: sending never blocks
+	var reported sync.WaitGroup
 	if o.Progress != nil {
-		o.Progress(done, total)
+		reports = make(chan int, chunks)
+		reported.Go(func() {
+			for d := range reports {
+				o.Progress(d, n)
+			}
+		})
 	}
+	for range workers {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				if fatal != nil || next >= chunks {
+					mu.Unlock()
+					return
+				}
+				start := next * MaxBulkItems
+				next++
+				mu.Unlock()
+				end := min(start+MaxBulkItems, n)
+				err := do(ctx, start, end)
+				mu.Lock()
+				if err != nil && fatal == nil {
+					fatal = err
+				}
+				done += end - start
+				if reports != nil {
+					reports <- done
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if reports != nil {
+		close(reports)
+		reported.Wait()
+	}
+	return fatal
 }
 
 // bulkCreate creates objs with exactly-once reconciliation per chunk: after
@@ -89,8 +132,7 @@ func bulkCreate[T any](ctx context.Context, c *Client, k kind[T], objs []T, o Bu
 		}
 		return outs, nil
 	}
-	for start := 0; start < len(objs); start += MaxBulkItems {
-		end := min(start+MaxBulkItems, len(objs))
+	err := runChunks(ctx, c, len(objs), o, settling(o, k, res, func(ctx context.Context, start, end int) error {
 		var idx []int
 		var batch []T
 		for i := start; i < end; i++ {
@@ -101,20 +143,18 @@ func bulkCreate[T any](ctx context.Context, c *Client, k kind[T], objs []T, o Bu
 			idx = append(idx, i)
 			batch = append(batch, k.forWrite(objs[i]))
 		}
-		if len(batch) > 0 {
-			outs, ferr := createReconciled(ctx, c, k, op, batch, send)
-			for j, i := range idx {
-				res[i].Object, res[i].Err = outs[j].obj, outs[j].err
-			}
-			if ferr != nil {
-				failRest(res, end, ferr)
-				settled(o, k, res, start, end)
-				progress(o, end, len(objs))
-				return res, ferr
-			}
+		if len(batch) == 0 {
+			return nil
 		}
-		settled(o, k, res, start, end)
-		progress(o, end, len(objs))
+		outs, ferr := createReconciled(ctx, c, k, op, batch, send)
+		for j, i := range idx {
+			res[i].Object, res[i].Err = outs[j].obj, outs[j].err
+		}
+		return ferr
+	}))
+	if err != nil {
+		failRest(res, 0, err)
+		return res, err
 	}
 	return res, nil
 }
@@ -224,8 +264,7 @@ func settleItems[T any](ctx context.Context, c *Client, k kind[T], verb string, 
 func bulkByID[T any](ctx context.Context, c *Client, k kind[T], verb string, ids []string, o BulkOptions) ([]BulkResult[T], error) {
 	op := "Bulk/Crud/" + verb + "/" + k.entity
 	res := newResults[T](len(ids))
-	for start := 0; start < len(ids); start += MaxBulkItems {
-		end := min(start+MaxBulkItems, len(ids))
+	err := runChunks(ctx, c, len(ids), o, settling(o, k, res, func(ctx context.Context, start, end int) error {
 		var idx []int
 		var elems []idData
 		var sentIDs []string
@@ -238,14 +277,11 @@ func bulkByID[T any](ctx context.Context, c *Client, k kind[T], verb string, ids
 			elems = append(elems, idData{ID: ids[i]})
 			sentIDs = append(sentIDs, ids[i])
 		}
-		if err := bulkSend(ctx, c, k, verb, elems, sentIDs, nil, idx, res); err != nil {
-			failRest(res, end, err)
-			settled(o, k, res, start, end)
-			progress(o, end, len(ids))
-			return res, err
-		}
-		settled(o, k, res, start, end)
-		progress(o, end, len(ids))
+		return bulkSend(ctx, c, k, verb, elems, sentIDs, nil, idx, res)
+	}))
+	if err != nil {
+		failRest(res, 0, err)
+		return res, err
 	}
 	return res, nil
 }
@@ -256,8 +292,7 @@ func bulkByID[T any](ctx context.Context, c *Client, k kind[T], verb string, ids
 func bulkUpdate[T any](ctx context.Context, c *Client, k kind[T], objs []T, o BulkOptions) ([]BulkResult[T], error) {
 	op := "Bulk/Crud/Update/" + k.entity
 	res := newResults[T](len(objs))
-	for start := 0; start < len(objs); start += MaxBulkItems {
-		end := min(start+MaxBulkItems, len(objs))
+	err := runChunks(ctx, c, len(objs), o, settling(o, k, res, func(ctx context.Context, start, end int) error {
 		var idx, needFill []int
 		for i := start; i < end; i++ {
 			if e := checkID(op, fmt.Sprintf("item %d: id", i), k.prefix, k.id(&objs[i])); e != nil {
@@ -276,14 +311,9 @@ func bulkUpdate[T any](ctx context.Context, c *Client, k kind[T], objs []T, o Bu
 				res[i].Err = e
 			}
 			if isFatal(e) {
-				failRest(res, end, e)
-				settled(o, k, res, start, end)
-				progress(o, end, len(objs))
-				return res, e
+				return e
 			}
-			settled(o, k, res, start, end)
-			progress(o, end, len(objs))
-			continue
+			return nil
 		}
 		var send []int
 		var elems []objData[T]
@@ -306,14 +336,11 @@ func bulkUpdate[T any](ctx context.Context, c *Client, k kind[T], objs []T, o Bu
 			sentIDs = append(sentIDs, k.id(&w))
 			sentObjs = append(sentObjs, &w)
 		}
-		if err := bulkSend(ctx, c, k, "Update", elems, sentIDs, sentObjs, send, res); err != nil {
-			failRest(res, end, err)
-			settled(o, k, res, start, end)
-			progress(o, end, len(objs))
-			return res, err
-		}
-		settled(o, k, res, start, end)
-		progress(o, end, len(objs))
+		return bulkSend(ctx, c, k, "Update", elems, sentIDs, sentObjs, send, res)
+	}))
+	if err != nil {
+		failRest(res, 0, err)
+		return res, err
 	}
 	return res, nil
 }
@@ -359,4 +386,25 @@ func recordsByID[T any](ctx context.Context, c *Client, k kind[T], ids []string)
 		}
 	}
 	return out, nil
+}
+
+// settling wraps a chunk function so that o.Settled hears each chunk's
+// outcomes once it is done (from the chunk's own goroutine).
+func settling[T any](o BulkOptions, k kind[T], res []BulkResult[T], do func(ctx context.Context, start, end int) error) func(ctx context.Context, start, end int) error {
+	if o.Settled == nil {
+		return do
+	}
+	return func(ctx context.Context, start, end int) error {
+		err := do(ctx, start, end)
+		outs := make([]ItemOutcome, 0, end-start)
+		for i := start; i < end; i++ {
+			out := ItemOutcome{Index: i, Err: res[i].Err}
+			if res[i].Object != nil {
+				out.ID = k.id(res[i].Object)
+			}
+			outs = append(outs, out)
+		}
+		o.Settled(outs)
+		return err
+	}
 }

@@ -50,10 +50,11 @@ func (c *Client) send(ctx context.Context, base, op string, body []byte, login b
 }
 
 func (c *Client) sendOnce(ctx context.Context, base, op string, body []byte, login bool) (data json.RawMessage, e *Error, maybeApplied bool) {
-	if e := c.gate.enter(ctx, op, login); e != nil {
-		return nil, e, false
+	leave, ge := c.gate.enter(ctx, op, login)
+	if ge != nil {
+		return nil, ge, false
 	}
-	defer func() { c.gate.leave(e != nil && e.Code == CodeTooManyInFlight, e == nil) }()
+	defer func() { leave(e != nil && e.Code == CodeTooManyInFlight, e == nil) }()
 
 	timeout := c.callTimeout
 	if strings.HasPrefix(op, "Bulk/") {
@@ -254,7 +255,7 @@ func (c *Client) callRawLost(ctx context.Context, op string, data []byte, mode c
 			continue
 		case e.Code == CodeHourlyLimit:
 			e.ResetAt = topOfNextHour(c.now())
-			c.gate.spent(false, e.ResetAt)
+			c.gate.spent(ctx, false, e.ResetAt)
 			return nil, lost, finish(e)
 		case e.Class == ClassHourlyLimit:
 			return nil, lost, finish(e)

@@ -95,7 +95,7 @@ func New(cfg Config) (*Client, error) {
 		return bad("Credentials lack %s", strings.Join(missing, ", "))
 	}
 	if cfg.MaxInFlight < 0 || cfg.MaxInFlight > MaxInFlightLimit {
-		return bad("MaxInFlight %d is out of range: BILL allows at most %d requests in flight; use 1..%d (0 means 1)", cfg.MaxInFlight, MaxInFlightLimit, MaxInFlightLimit)
+		return bad("MaxInFlight %d is out of range: BILL allows at most %d requests in flight; use 1..%d (0 means %d)", cfg.MaxInFlight, MaxInFlightLimit, MaxInFlightLimit, MaxInFlightLimit)
 	}
 	if cfg.HourlyRequestBudget < 0 || cfg.HourlyLoginBudget < 0 {
 		return bad("hourly budgets must not be negative (0 means BILL's limits %d and %d)", DefaultHourlyRequestLimit, DefaultHourlyLoginLimit)
@@ -134,9 +134,12 @@ func New(cfg Config) (*Client, error) {
 	if l, ok := cfg.SessionStore.(LoginLocker); ok {
 		c.locker = l
 	}
-	c.gate = newGate(orDefault(cfg.MaxInFlight, 1),
+	if cfg.LoginLocker != nil {
+		c.locker = cfg.LoginLocker
+	}
+	c.gate = newGate(orDefault(cfg.MaxInFlight, MaxInFlightLimit),
 		orDefault(cfg.HourlyRequestBudget, DefaultHourlyRequestLimit),
-		orDefault(cfg.HourlyLoginBudget, DefaultHourlyLoginLimit), c.now)
+		orDefault(cfg.HourlyLoginBudget, DefaultHourlyLoginLimit), c.now, cfg.Coordinator)
 	return c, nil
 }
 
@@ -168,9 +171,12 @@ func defaultHTTPClient() *http.Client {
 	}
 }
 
-// HourlyUsage reports the requests and logins this client counted in the
-// current clock hour.
+// HourlyUsage reports the requests and logins counted in the current clock
+// hour: by this client, or by every client sharing its Coordinator.
 func (c *Client) HourlyUsage() (requests, logins int) { return c.gate.counts() }
+
+// Limits reports the shared limits as the Client's Coordinator sees them.
+func (c *Client) Limits(ctx context.Context) (Usage, error) { return c.gate.coord.Usage(ctx, c.now()) }
 
 // CreateCustomer creates a customer. name is required and unique.
 func (c *Client) CreateCustomer(ctx context.Context, obj Customer) (*Customer, error) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -476,16 +477,24 @@ func TestBulkChunksKeepOrderAndReportProgress(t *testing.T) {
 		ids[i] = fmt.Sprintf("0cu01TEST%011d", i)
 	}
 	ids[5] = "bad-id"
-	var progress []string
-	res, err := c.BulkDeleteCustomers(t.Context(), ids, BulkOptions{Progress: func(done, total int) { progress = append(progress, fmt.Sprintf("%d/%d", done, total)) }})
+	var progress []int
+	res, err := c.BulkDeleteCustomers(t.Context(), ids, BulkOptions{Progress: func(done, total int) {
+		if total != 250 {
+			t.Errorf("progress total = %d, want 250", total)
+		}
+		progress = append(progress, done)
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(sizes) != "[99 100 50]" {
-		t.Fatalf("chunk sizes = %v, want [99 100 50] (bad id not sent)", sizes)
+	// Chunks run concurrently, so they reach BILL in any order.
+	slices.Sort(sizes)
+	if fmt.Sprint(sizes) != "[50 99 100]" {
+		t.Fatalf("chunk sizes = %v, want 99, 100 and 50 (bad id not sent)", sizes)
 	}
-	if fmt.Sprint(progress) != "[100/250 200/250 250/250]" {
-		t.Fatalf("progress = %v", progress)
+	// One report per chunk, rising, ending at the total.
+	if len(progress) != 3 || !slices.IsSorted(progress) || progress[2] != 250 {
+		t.Fatalf("progress = %v, want 3 rising reports ending at 250", progress)
 	}
 	for i, r := range res {
 		switch {
@@ -519,7 +528,8 @@ func TestBulkStopsOnFatalError(t *testing.T) {
 		}
 		return okReply(map[string]any{"bulk": out})
 	})
-	c := newTestClient(t, f, nil)
+	// One chunk at a time: which chunk meets the limit is then known.
+	c := newTestClient(t, f, func(c *Config) { c.MaxInFlight = 1 })
 	ids := make([]string, 350)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("0cu01TEST%011d", i)
@@ -800,6 +810,14 @@ func TestCallTimeoutPerAttempt(t *testing.T) {
 		wantLists int
 	}{
 		{"read is repeated", "Crud/Read/Customer", getCustomer, 2, 0},
+		// A Bulk attempt has its own, longer timeout (BulkCallTimeout).
+		{"bulk waits longer", "Bulk/Crud/Create/Customer", func(ctx context.Context, c *Client) error {
+			res, err := c.BulkCreateCustomers(ctx, []Customer{{Name: String("Acme")}}, BulkOptions{})
+			if err == nil && res[0].Err != nil {
+				err = res[0].Err
+			}
+			return err
+		}, 1, 0},
 		// A timed-out call may still be running at BILL: two looks, with a
 		// pause, before the create is sent again.
 		{"create is reconciled twice, then resent", "Crud/Create/Customer", createCustomer, 2, 2},
@@ -813,9 +831,12 @@ func TestCallTimeoutPerAttempt(t *testing.T) {
 				if slow(n) {
 					time.Sleep(300 * time.Millisecond)
 				}
+				if strings.HasPrefix(op, "Bulk/") {
+					return okReply(map[string]any{"bulk": []any{map[string]any{"response_status": 0, "response_message": "Success", "response_data": customerJSON(testCustomerID, "Acme")}}})
+				}
 				return okReply(customerJSON(testCustomerID, "Acme"))
 			})
-			c := newTestClient(t, f, func(c *Config) { c.CallTimeout = 100 * time.Millisecond })
+			c := newTestClient(t, f, func(c *Config) { c.CallTimeout, c.BulkCallTimeout = 100*time.Millisecond, 2*time.Second })
 			if err := tt.call(t.Context(), c); err != nil {
 				t.Fatal(err)
 			}

@@ -135,3 +135,68 @@ func TestLoginEconomy(t *testing.T) {
 	}
 	t.Logf("calls that met the expired session: %d", st.Errors[billapi.CodeSessionInvalid])
 }
+
+// TestBulkChunksShareTheGate: one bulk call's chunks fill every slot of
+// the cap (the emulator sees 3 in flight, never more), answers stay in
+// request order, and a read made during the import is answered while the
+// import is still running: it queues behind the chunks already waiting,
+// not behind the whole import.
+func TestBulkChunksShareTheGate(t *testing.T) {
+	tests := []struct {
+		name      string
+		clientMax int
+	}{
+		{"cap 1", 1},
+		{"cap 3", 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			const n = 3000
+			e := startEmu(t, emulator.Config{Latency: 3 * time.Millisecond})
+			c := newClient(t, e, func(cfg *billapi.Config) { cfg.MaxInFlight = tt.clientMax })
+			seed, err := c.CreateCustomer(t.Context(), billapi.Customer{Name: billapi.String("Seed")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs := make([]billapi.Customer, n)
+			for i, name := range names("Chunk", n) {
+				objs[i] = billapi.Customer{Name: billapi.String(name)}
+			}
+			var doneAtRead, lastDone atomic.Int64
+			started := make(chan struct{})
+			var once sync.Once
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				<-started
+				if _, err := c.GetCustomer(t.Context(), seed.ID); err != nil {
+					t.Error(err)
+				}
+				doneAtRead.Store(lastDone.Load())
+			})
+			res, err := c.BulkCreateCustomers(t.Context(), objs, billapi.BulkOptions{Progress: func(done, total int) {
+				if int64(done) < lastDone.Load() {
+					t.Errorf("progress went back from %d to %d", lastDone.Load(), done)
+				}
+				lastDone.Store(int64(done))
+				once.Do(func() { close(started) })
+			}})
+			wg.Wait()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, r := range res {
+				if r.Index != i || r.Err != nil || r.Object == nil || billapi.Deref(r.Object.Name) != billapi.Deref(objs[i].Name) {
+					t.Fatalf("result %d = %+v, want %q", i, r, billapi.Deref(objs[i].Name))
+				}
+			}
+			st := e.Stats()
+			if st.MaxInFlight != int64(tt.clientMax) {
+				t.Fatalf("emulator maxInFlight = %d, want exactly the cap %d", st.MaxInFlight, tt.clientMax)
+			}
+			if got := doneAtRead.Load(); got >= n {
+				t.Fatalf("the read made during the import was answered only after it (%d of %d done)", got, n)
+			}
+			t.Logf("read answered with %d of %d items done; BDC_1322 %d", doneAtRead.Load(), n, st.Errors[billapi.CodeTooManyInFlight])
+		})
+	}
+}

@@ -144,6 +144,7 @@ const (
 	CodeLocalInput       = "LOCAL_INVALID_INPUT" // the client refused the input before sending it (bad id, bad page size)
 	CodeBadResponse      = "LOCAL_BAD_RESPONSE"  // the answer was not a BILL envelope (not JSON, truncated, wrong shape)
 	CodeCanceled         = "LOCAL_CANCELED"      // the caller's context ended before the call finished
+	CodeCoordination     = "LOCAL_COORDINATION"  // the limits shared with other processes could not be checked; nothing was sent
 	CodeUnreachable      = "BILL_UNREACHABLE"    // nothing was sent: DNS, connect or TLS failed before the request was written
 )
 
@@ -166,7 +167,7 @@ func ClassOf(code string, httpStatus int) Class {
 		return ClassServer
 	case CodeCanceled:
 		return ClassUnknown
-	case CodeUnreachable:
+	case CodeUnreachable, CodeCoordination:
 		return ClassUnreachable
 	}
 	if httpStatus >= 500 {

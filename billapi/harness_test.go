@@ -82,6 +82,7 @@ const (
 	errAfter          // let the emulator apply the call, then answer BDC_1001
 	malformed         // answer BDC_1002; the emulator never sees the call
 	busy              // answer BDC_1322; the emulator never sees the call
+	hourly            // answer BDC_1144; the emulator never sees the call
 	reverse           // let the emulator apply a Bulk call, then answer its items in reverse order
 )
 
@@ -167,6 +168,8 @@ func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		bdc(w, billapi.CodeUnknownError)
 	case busy:
 		bdc(w, billapi.CodeTooManyInFlight)
+	case hourly:
+		bdc(w, billapi.CodeHourlyLimit)
 	case reverse:
 		rec := httptest.NewRecorder()
 		s.next.ServeHTTP(rec, r)

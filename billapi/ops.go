@@ -102,9 +102,14 @@ func update[T any](ctx context.Context, c *Client, k kind[T], obj T) (*T, error)
 func readBack[T any](ctx context.Context, c *Client, k kind[T], verb, id string, sent *T, cause *Error) (*T, error) {
 	cur, err := byID(ctx, c, k, "Read", id)
 	if err != nil {
+		when := ""
+		var re *Error
+		if errors.As(err, &re) && re.Class == ClassHourlyLimit && !re.ResetAt.IsZero() {
+			when = " after " + re.ResetAt.UTC().Format("15:04") + " UTC, when BILL's hourly limit resets"
+		}
 		return nil, &Error{Op: cause.Op, Code: CodeUndecidedOutcome, Class: ClassTransport, Err: errors.Join(cause, err),
-			Message: fmt.Sprintf("the answer to this %s was lost, BILL refused the retry (%s: %s) and reading the %s back failed; the change may or may not have been made: get the %s to check",
-				strings.ToLower(verb), cause.Code, cause.Message, k.entity, k.entity)}
+			Message: fmt.Sprintf("the answer to this %s was lost, BILL refused the retry (%s: %s) and reading the %s back failed; the change may or may not have been made: get the %s%s to check",
+				strings.ToLower(verb), cause.Code, cause.Message, k.entity, k.entity, when)}
 	}
 	if holds(k, verb, sent, cur) {
 		c.log.Debug().Str("op", cause.Op).Str("code", cause.Code).Msg("bill: retry refused after a lost answer; the record holds the change")

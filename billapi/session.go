@@ -172,7 +172,7 @@ func (c *Client) login(ctx context.Context) (*activeSession, error) {
 		switch {
 		case e.Code == CodeHourlyLimit:
 			e.ResetAt = topOfNextHour(c.now())
-			c.gate.spent(true, e.ResetAt)
+			c.gate.spent(ctx, true, e.ResetAt)
 			return nil, e
 		case e.Code == CodeTooManyInFlight, e.Class == ClassServer, e.Class == ClassTransport:
 		default:

@@ -145,8 +145,13 @@ func soak(t *testing.T, cfg emulator.Config, seed int64) map[string]int64 {
 		cfg.HourlyRequestBudget = 1 << 20
 	})
 
-	// 1,500 of each through bulk calls, 500 through single calls.
-	const total, bulkShare, workers = 2000, 1500, 8
+	// 1,500 of each through bulk calls, 500 through single calls (under the
+	// race detector 450 and 150).
+	total, bulkShare, banks := 2000, 1500, 300
+	if raceEnabled {
+		total, bulkShare, banks = 600, 450, 100
+	}
+	const workers = 8
 	custNames := names(fmt.Sprintf("Soak%d", seed), total)
 
 	// Customers: two bulk calls of 750 and 500 single creates, all at once.
@@ -184,6 +189,7 @@ func soak(t *testing.T, cfg emulator.Config, seed int64) map[string]int64 {
 
 	// Contacts of the customers that exist, half bulk, half single.
 	custIDs := settleCustomers(t, e, c, clk, custTold)
+	soakUpdates(t, e, c, clk, seed, custIDs[:total/2], bulkShare/2)
 	contactTold := make([]told, total)
 	contactOf := func(i int) billapi.CustomerContact {
 		return billapi.CustomerContact{CustomerID: &custIDs[i%len(custIDs)], FirstName: billapi.String("F"),
@@ -221,7 +227,6 @@ func soak(t *testing.T, cfg emulator.Config, seed int64) map[string]int64 {
 
 	// Bank accounts of the first customers, single creates (BILL has no
 	// bulk for them), all at once.
-	const banks = 300
 	bankTold := make([]told, banks)
 	bankOf := func(i int) billapi.CustomerBankAccount {
 		return billapi.CustomerBankAccount{CustomerID: &custIDs[i], NameOnAccount: billapi.String(fmt.Sprintf("Soak %d", i)),
@@ -429,4 +434,69 @@ func settleBanks(t *testing.T, e *emu, c *billapi.Client, clk *patientClock, tol
 	if len(redo) > 0 || len(m) != len(tolds) {
 		t.Fatalf("bank accounts: %d customers hold one, %d still missing; want exactly %d", len(m), len(redo), len(tolds))
 	}
+}
+
+// soakUpdates changes the phone of each of ids (the first bulk of them
+// through bulk updates, the rest one by one), then checks the truth of what
+// each caller was told: a success is in BILL; a failure that is not
+// OUTCOME_UNKNOWN is not (an update whose first answer was lost and whose
+// retry was refused must have been read back).
+func soakUpdates(t *testing.T, e *emu, c *billapi.Client, clk *patientClock, seed int64, ids []string, bulk int) {
+	t.Helper()
+	ctx := t.Context()
+	phone := func(i int) string { return fmt.Sprintf("P-%d-%d", seed, i) }
+	errs := make([]error, len(ids))
+	objs := make([]billapi.Customer, bulk)
+	for i := range objs {
+		objs[i] = billapi.Customer{ID: ids[i], Phone: billapi.String(phone(i))}
+	}
+	res := bulkPatiently(clk, objs, func(x billapi.Customer) string { return x.ID },
+		func(b []billapi.Customer) []billapi.BulkResult[billapi.Customer] {
+			r, _ := c.BulkUpdateCustomers(ctx, b, billapi.BulkOptions{})
+			return r
+		}, func(x *billapi.Customer) string { return x.ID })
+	for i, r := range res {
+		errs[i] = r.err
+	}
+	var wg sync.WaitGroup
+	const workers = 8
+	for w := range workers {
+		wg.Go(func() {
+			for i := bulk + w; i < len(ids); i += workers {
+				_, errs[i] = patiently(clk, func() (*billapi.Customer, error) {
+					return c.UpdateCustomer(ctx, billapi.Customer{ID: ids[i], Phone: billapi.String(phone(i))})
+				})
+			}
+		})
+	}
+	wg.Wait()
+
+	e.SetFaults(emulator.FaultSpec{})
+	defer e.SetFaults(mustFaults(t))
+	held := make(map[string]string)
+	if _, err := patiently(clk, func() (struct{}, error) {
+		for cu, err := range c.AllCustomers(ctx, billapi.ListParams{}) {
+			if err != nil {
+				return struct{}{}, err
+			}
+			held[cu.ID] = billapi.Deref(cu.Phone)
+		}
+		return struct{}{}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	failed := 0
+	for i, id := range ids {
+		has := held[id] == phone(i)
+		var be *billapi.Error
+		switch {
+		case errs[i] == nil && !has:
+			t.Fatalf("update %d: caller was told it succeeded, BILL holds phone %q", i, held[id])
+		case errs[i] != nil && has && !(errors.As(errs[i], &be) && be.Code == billapi.CodeUndecidedOutcome):
+			t.Fatalf("update %d: caller was told it failed (%v), BILL holds the change", i, errs[i])
+		case errs[i] != nil:
+			failed++
+		}
+	}
+	t.Logf("updates: %d of %d told of a failure", failed, len(ids))
 }

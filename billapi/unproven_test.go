@@ -454,3 +454,23 @@ func TestInFilterRefused(t *testing.T) {
 		t.Fatalf("BILL was asked with \"in\" %d times after refusing it, want once", e.Stats().Errors["BDC_1131"])
 	}
 }
+
+// TestLostThenHourlyLimit: an update applied, its answer lost, its retry
+// refused for the hourly limit: the client cannot read it back either, so it
+// answers OUTCOME_UNKNOWN (never "failed") and says when to check.
+func TestLostThenHourlyLimit(t *testing.T) {
+	ctx := t.Context()
+	e := startEmu(t, emulator.Config{})
+	c := newClient(t, e, nil)
+	cu, err := c.CreateCustomer(ctx, billapi.Customer{Name: billapi.String("Limit Co")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.script.on("Crud/Update/Customer", 1, dropAfter)
+	e.script.on("Crud/Update/Customer", 2, hourly)
+	_, err = c.UpdateCustomer(ctx, billapi.Customer{ID: cu.ID, Name: billapi.String("Limit Co"), Phone: billapi.String("1")})
+	var be *billapi.Error
+	if !errors.As(err, &be) || be.Code != billapi.CodeUndecidedOutcome || !strings.Contains(be.Message, "UTC") {
+		t.Fatalf("err = %v, want OUTCOME_UNKNOWN saying when to check", err)
+	}
+}

@@ -296,7 +296,7 @@ func FuzzDecodeEnvelope(f *testing.F) {
 }
 
 func TestGateAdaptsToBusyAnswers(t *testing.T) {
-	g := newGate(3, 100, 10, time.Now)
+	g := newGate(3, 100, 10, time.Now, nil)
 	limit := func() int {
 		g.mu.Lock()
 		defer g.mu.Unlock()
@@ -316,27 +316,29 @@ func TestGateAdaptsToBusyAnswers(t *testing.T) {
 	}
 	for i, s := range steps {
 		for range s.times {
-			if e := g.enter(t.Context(), "op", false); e != nil {
+			leave, e := g.enter(t.Context(), "op", false)
+			if e != nil {
 				t.Fatal(e)
 			}
-			g.leave(s.busy, s.ok)
+			leave(s.busy, s.ok)
 		}
 		if got := limit(); got != s.want {
 			t.Fatalf("step %d: limit = %d, want %d", i, got, s.want)
 		}
 	}
 	// With the cap at 1, a second caller waits until the first leaves.
-	g2 := newGate(1, 100, 10, time.Now)
-	if e := g2.enter(t.Context(), "op", false); e != nil {
+	g2 := newGate(1, 100, 10, time.Now, nil)
+	leave, e := g2.enter(t.Context(), "op", false)
+	if e != nil {
 		t.Fatal(e)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 	defer cancel()
-	if e := g2.enter(ctx, "op", false); e == nil || e.Code != CodeCanceled {
+	if _, e := g2.enter(ctx, "op", false); e == nil || e.Code != CodeCanceled {
 		t.Fatalf("second enter = %v, want it to wait until cancelled", e)
 	}
-	g2.leave(false, true)
-	if e := g2.enter(t.Context(), "op", false); e != nil {
+	leave(false, true)
+	if _, e := g2.enter(t.Context(), "op", false); e != nil {
 		t.Fatalf("enter after leave: %v", e)
 	}
 }

@@ -335,6 +335,17 @@ async function liveTheDay() {
     assert.equal(defaultPage.paging.hasMore, true);
     assert.equal(defaultPage.paging.nextStart, defaultPage.paging.max);
   }, defaultPage.paging);
+  // List answers are compact records; fields asks for more, by name or all.
+  check(() => {
+    for (const c of defaultPage.customers) {
+      assert.match(c.id, RE.customerId, "a compact record keeps its id");
+      assert.equal("createdTime" in c, false, "a compact record leaves out createdTime");
+    }
+  }, defaultPage.customers[0]);
+  const withFields = await ok("list_customers", { max: 2, fields: ["createdTime"] }, ["customers", "paging"]);
+  check(() => {
+    for (const c of withFields.customers) assert.equal(typeof c.createdTime, "string", "fields adds createdTime");
+  }, withFields.customers);
   const seen = new Set([...page1.customers, ...page3.customers].map((c) => c.id));
   check(() => {
     assert.equal(seen.size, page1.customers.length + page3.customers.length, "pages do not overlap");

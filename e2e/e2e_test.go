@@ -62,6 +62,10 @@ func TestThirdPartyClients(t *testing.T) {
 		t.Parallel()
 		testInspector(t, h)
 	})
+	t.Run("readme-config", func(t *testing.T) {
+		t.Parallel()
+		testREADMEConfig(t, h)
+	})
 	t.Run("agent-day", func(t *testing.T) {
 		t.Parallel()
 		for _, transport := range []string{"stdio", "http"} {

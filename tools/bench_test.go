@@ -64,13 +64,10 @@ func BenchmarkDirectBillapi(b *testing.B) {
 // agent's context pays for: whole, per toolset, and read-only.
 func BenchmarkToolsListSize(b *testing.B) {
 	size := func(sets []string, readOnly bool) float64 {
-		sel, err := tools.Select(nil, nil, sets, readOnly)
-		if err != nil {
-			b.Fatal(err)
-		}
+		sel := tools.Select(sets, readOnly)
 		ts := make([]mcp.Tool, len(sel))
-		for i, st := range sel {
-			ts[i] = st.Tool
+		for i, d := range sel {
+			ts[i] = d.Tool()
 		}
 		raw, err := json.Marshal(mcp.ListToolsResult{Tools: ts})
 		if err != nil {

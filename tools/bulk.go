@@ -1,7 +1,6 @@
 package tools
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,11 +9,9 @@ import (
 	"sync"
 	"time"
 
+	invopop "github.com/invopop/jsonschema"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
 
 	"github.com/bill-mcp/bill-mcp/billapi"
 	"github.com/bill-mcp/bill-mcp/internal/journal"
@@ -35,8 +32,6 @@ import (
 
 // Bounds of a bulk answer.
 const (
-	// maxListedFailures is how many failures an answer lists one by one.
-	maxListedFailures = 100
 	// maxIDsInText is how many items' ids the text content repeats; past
 	// it the ids are in structuredContent only.
 	maxIDsInText = 50
@@ -53,24 +48,41 @@ type bulkSummary struct {
 	Total     int `json:"total" jsonschema:"required"`
 	Succeeded int `json:"succeeded" jsonschema:"required"`
 	Failed    int `json:"failed" jsonschema:"required"`
-	Resumed   int `json:"resumed,omitempty" jsonschema_description:"Items done by an earlier call with this importKey (counted in succeeded)."`
+	Resumed   int `json:"resumed,omitempty"` // done by an earlier call with this importKey (counted in succeeded)
 }
+
+// JSONSchema keeps the output schema lean: the shape is described once,
+// in the tool description and the README, not in every bulk tool.
+func (bulkSummary) JSONSchema() *invopop.Schema { return &invopop.Schema{Type: "object"} }
 
 // bulkFailure is one failed item.
 type bulkFailure struct {
-	Index   int    `json:"index" jsonschema:"required" jsonschema_description:"0-based position in the request."`
-	Code    string `json:"code" jsonschema:"required"`
-	Message string `json:"message" jsonschema:"required"`
-	Hint    string `json:"hint,omitempty" jsonschema_description:"What to do; omitted when an earlier failure with this code says it."`
+	Index   int    `json:"index"` // 0-based position in the request
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Hint    string `json:"hint,omitempty"` // omitted when an earlier failure with this code gives it
 }
+
+// JSONSchema keeps the output schema lean (see bulkSummary).
+func (bulkFailure) JSONSchema() *invopop.Schema { return &invopop.Schema{Type: "object"} }
 
 // bulkOutput is every bulk tool's result.
 type bulkOutput struct {
 	Summary        bulkSummary    `json:"summary" jsonschema:"required"`
-	Failures       []bulkFailure  `json:"failures,omitempty" jsonschema_description:"Failed items in request order (the first 100)."`
-	FailuresByCode map[string]int `json:"failuresByCode,omitempty" jsonschema_description:"Failed items by code, when more than 100 failed."`
-	IDs            []string       `json:"ids" jsonschema:"required" jsonschema_description:"Id per item in request order; empty where it failed."`
-	ImportKey      string         `json:"importKey" jsonschema:"required" jsonschema_description:"Call again with it to finish this job after a crash."`
+	Failures       []bulkFailure  `json:"failures,omitempty"`        // in request order, the first 100
+	FailuresByCode map[string]int `json:"failuresByCode,omitempty"`  // when more than 100 failed
+	IDs            []string       `json:"ids" jsonschema:"required"` // one per item in request order; "" where it failed
+	ImportKey      string         `json:"importKey" jsonschema:"required"`
+}
+
+// JSONSchema is the lean output schema every bulk tool shares: the open
+// object's main parts (the README and the tool descriptions give the rest).
+func (bulkOutput) JSONSchema() *invopop.Schema {
+	props := invopop.NewProperties()
+	props.Set("summary", &invopop.Schema{Type: "object"})
+	props.Set("failures", &invopop.Schema{Type: "array"})
+	props.Set("ids", &invopop.Schema{Type: "array"})
+	return &invopop.Schema{Type: "object", Properties: props, Required: []string{"summary", "ids"}}
 }
 
 // bulkText is the text content of a bulk answer: the output, with the ids
@@ -83,7 +95,7 @@ type bulkText struct {
 
 // importKeyArg is the optional argument of every bulk tool.
 type importKeyArg struct {
-	ImportKey string `json:"importKey,omitempty" jsonschema:"maxLength=100" jsonschema_description:"Job id; after a crash, call again with it (or the same content) to finish without repeats."`
+	ImportKey string `json:"importKey,omitempty" jsonschema:"maxLength=100" jsonschema_description:"Repeat with it to resume after a crash."`
 }
 
 // bulkSpec describes one bulk tool over items In creating or changing Out.
@@ -91,139 +103,35 @@ type bulkSpec[In, Out any] struct {
 	tool   string
 	field  string // the array argument: customers, contacts, customerIds, contactIds
 	entity entity
-	op     opKind
-	// itemSchema is the schema one item must satisfy (nil: items are ids).
-	itemSchema json.RawMessage
-	// decode maps one item, already valid, to what billapi takes.
-	decode func(raw json.RawMessage) (In, error)
-	bulk   func(context.Context, []In, billapi.BulkOptions) ([]billapi.BulkResult[Out], error)
-	id     func(Out) string
+	op     Op
+	// check validates object items one by one against the single-item
+	// schema and maps them (bad[k] for raw[k]); nil when items are ids.
+	check func(key string, raw []map[string]any) (items []In, bad map[int]itemError)
+	bulk  func(context.Context, []In, billapi.BulkOptions) ([]billapi.BulkResult[Out], error)
+	id    func(Out) string
 	// find settles creates in doubt after a crash (nil for idempotent ops).
 	find func(ctx context.Context, objs []In, sentAt time.Time, claimed []string) ([]*Out, error)
-
-	once     sync.Once
-	compiled *jsonschema.Schema
-	compErr  error
 }
 
-// newBulkTool builds a bulk tool whose array argument accepts any items.
-// An object item's schema is only its type and which tool's arguments it
-// takes (itemOf): the same tool list already spells those out, so they are
-// not repeated here, and each item is checked against them by the handler,
-// so a bad item fails alone instead of rejecting the call.
-func newBulkTool(name, title, description string, op opKind, field, itemOf string, in any) mcp.Tool {
-	t := newTool(name, title, description, op, in, bulkOutput{})
-	t.RawInputSchema = relaxItems(t.RawInputSchema, field, itemOf)
-	return t
-}
-
-// relaxItems replaces the item schema of the array property field: an
-// object item becomes {"type":"object"} described as itemOf's arguments;
-// other items keep only their type. Any maxItems on the array goes.
-func relaxItems(raw json.RawMessage, field, itemOf string) json.RawMessage {
-	var doc map[string]any
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		panic(fmt.Sprintf("tools: relax schema: %v", err))
-	}
-	props, _ := doc["properties"].(map[string]any)
-	arr, _ := props[field].(map[string]any)
-	if arr == nil {
-		panic(fmt.Sprintf("tools: relax schema: no array property %q", field))
-	}
-	delete(arr, "maxItems")
-	items, _ := arr["items"].(map[string]any)
-	switch {
-	case items == nil:
-		panic(fmt.Sprintf("tools: relax schema: %q has no items", field))
-	case items["type"] == "object":
-		arr["items"] = map[string]any{"type": "object", "description": "Fields as " + itemOf + " takes them."}
-	default:
-		arr["items"] = map[string]any{"type": items["type"]}
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(doc); err != nil {
-		panic(fmt.Sprintf("tools: relax schema: %v", err))
-	}
-	return json.RawMessage(bytes.TrimSpace(b.Bytes()))
-}
-
-// schema compiles itemSchema once.
-func (s *bulkSpec[In, Out]) schema() (*jsonschema.Schema, error) {
-	s.once.Do(func() {
-		if s.itemSchema == nil {
-			return
-		}
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(s.itemSchema))
-		if err != nil {
-			s.compErr = err
-			return
-		}
-		url := "mem:///bill-mcp/" + s.tool + ".item.json"
-		c := jsonschema.NewCompiler()
-		if err := c.AddResource(url, doc); err != nil {
-			s.compErr = err
-			return
-		}
-		s.compiled, s.compErr = c.Compile(url)
-	})
-	return s.compiled, s.compErr
-}
-
-// check validates one item against the item schema, or that it is a
-// string when items are ids. It returns what is wrong in plain words.
-func (s *bulkSpec[In, Out]) check(raw json.RawMessage) (string, bool) {
-	if s.itemSchema == nil {
-		var str string
-		if json.Unmarshal(raw, &str) != nil {
-			return "must be a string id", false
-		}
-		return "", true
-	}
-	sch, err := s.schema()
-	if err != nil {
-		return "the server could not read its own item schema", false
-	}
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		return "is not valid JSON", false
-	}
-	var verr *jsonschema.ValidationError
-	if err := sch.Validate(v); err == nil {
-		return "", true
-	} else if !errors.As(err, &verr) {
-		return "does not match the schema", false
-	}
-	p := message.NewPrinter(language.English)
-	var parts []string
-	var walk func(e *jsonschema.ValidationError)
-	walk = func(e *jsonschema.ValidationError) {
-		if len(e.Causes) > 0 {
-			for _, c := range e.Causes {
-				walk(c)
+// objectItems is the check of items whose argument type is I, mapped to In.
+func objectItems[I, In any](tool string, to func(I) In) func(string, []map[string]any) ([]In, map[int]itemError) {
+	check := newItemChecker[I](tool)
+	return func(key string, raw []map[string]any) ([]In, map[int]itemError) {
+		items, bad := check(key, raw)
+		out := make([]In, len(items))
+		for k := range items {
+			if _, isBad := bad[k]; !isBad {
+				out[k] = to(items[k])
 			}
-			return
 		}
-		loc := "/" + strings.Join(e.InstanceLocation, "/")
-		what := e.ErrorKind.LocalizedString(p)
-		if strings.Contains(strings.ToLower(loc), "accountnumber") {
-			what = "must be 4 to 17 digits" // never echo an account number
-		}
-		if loc == "/" {
-			parts = append(parts, what)
-		} else {
-			parts = append(parts, loc[1:]+": "+what)
-		}
+		return out, bad
 	}
-	walk(verr)
-	return strings.Join(parts, "; "), false
 }
 
-// handler is the tool handler of s over c.
-func (s *bulkSpec[In, Out]) handler(c *billapi.Client) server.ToolHandlerFunc {
+// handler is the tool handler of s over deps.
+func (s *bulkSpec[In, Out]) handler(deps Deps) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		if c == nil {
+		if deps.Client == nil {
 			return noClient(), nil
 		}
 		return s.run(ctx, req), nil
@@ -298,20 +206,16 @@ func (s *bulkSpec[In, Out]) run(ctx context.Context, req mcp.CallToolRequest) *m
 	// window, not the request. A window holds many chunks, which billapi
 	// runs through the gate as it pleases.
 	for w := 0; w < n; w += sendWindow {
-		var todo []int
-		var batch []In
+		var idx []int
 		for i := w; i < min(w+sendWindow, n); i++ {
 			if r.ids[i] != "" || r.errs[i] != nil {
 				rawItems[i] = nil
 				continue
 			}
-			in, ok := s.item(r, rawItems, i)
-			if !ok {
-				r.failed++ // refused here: done, and failed
-				continue
-			}
-			todo, batch = append(todo, i), append(batch, in)
+			idx = append(idx, i)
 		}
+		todo, batch := s.items(r, rawItems, idx, true)
+		r.failed += len(idx) - len(todo) // refused here: done, and failed
 		if len(todo) == 0 {
 			continue
 		}
@@ -334,28 +238,53 @@ func itemsDigest(tool string, items []any) (string, error) {
 	return h.Sum(), nil
 }
 
-// item checks and decodes item i, releasing its raw form; a bad item is
-// marked failed.
-func (s *bulkSpec[In, Out]) item(r *bulkRun, rawItems []any, i int) (In, bool) {
-	var zero In
-	x := rawItems[i]
-	rawItems[i] = nil
-	raw, err := json.Marshal(x)
-	if err != nil {
-		r.fail(i, itemError{Code: CodeInvalidArgument, Message: fmt.Sprintf("item %d is not valid JSON", i), Hint: "fix this item, then send the failed items again"})
-		return zero, false
+// items checks and decodes the items at idx, releasing their raw form;
+// bad items are marked failed. It returns the good ones and their indices.
+func (s *bulkSpec[In, Out]) items(r *bulkRun, rawItems []any, idx []int, release bool) ([]int, []In) {
+	var good []int
+	var out []In
+	if s.check == nil {
+		for _, i := range idx {
+			id, ok := rawItems[i].(string)
+			if release {
+				rawItems[i] = nil
+			}
+			if !ok {
+				r.fail(i, itemError{Code: CodeInvalidArgument, Message: fmt.Sprintf("%s[%d] must be a string id", s.field, i), Hint: "send ids as strings"})
+				continue
+			}
+			var in In
+			if v, ok := any(&in).(*string); ok {
+				*v = id
+			}
+			good, out = append(good, i), append(out, in)
+		}
+		return good, out
 	}
-	if what, ok := s.check(raw); !ok {
-		r.fail(i, itemError{Code: CodeInvalidArgument, Message: fmt.Sprintf("item %d: %s", i, what),
-			Hint: "fix the item as the message says and send just the failed items again; ask the user for a value you do not have rather than invent one"})
-		return zero, false
+	raws := make([]map[string]any, 0, len(idx))
+	pos := make([]int, 0, len(idx))
+	for _, i := range idx {
+		m, ok := rawItems[i].(map[string]any)
+		if release {
+			rawItems[i] = nil
+		}
+		if !ok {
+			r.fail(i, itemError{Code: CodeInvalidArgument, Message: fmt.Sprintf("%s[%d] must be an object", s.field, i), Hint: "send each item as an object of the fields the tool takes"})
+			continue
+		}
+		raws, pos = append(raws, m), append(pos, i)
 	}
-	in, err := s.decode(raw)
-	if err != nil {
-		r.fail(i, itemError{Code: CodeInvalidArgument, Message: fmt.Sprintf("item %d does not match the item schema", i), Hint: "fix this item, then send the failed items again"})
-		return zero, false
+	items, bad := s.check(s.field, raws)
+	for k, i := range pos {
+		if x, isBad := bad[k]; isBad {
+			// the checker numbers items within this batch: name the request's index
+			x.Message = strings.Replace(x.Message, fmt.Sprintf("%s[%d]", s.field, k), fmt.Sprintf("%s[%d]", s.field, i), 1)
+			r.fail(i, x)
+			continue
+		}
+		good, out = append(good, i), append(out, items[k])
 	}
-	return in, true
+	return good, out
 }
 
 // send sends batch (the items at indices todo) under a journal begin
@@ -437,7 +366,7 @@ func (s *bulkSpec[In, Out]) send(ctx context.Context, j *journal.Journal, r *bul
 
 // inDoubt reports an item error after which the item may have been applied.
 func (s *bulkSpec[In, Out]) inDoubt(e *billapi.Error) bool {
-	return s.op == opCreate && e != nil && e.Code == billapi.CodeUndecidedOutcome
+	return s.op == OpCreate && e != nil && e.Code == billapi.CodeUndecidedOutcome
 }
 
 // recover settles the creates in doubt: each found at BILL is done (its id
@@ -458,7 +387,7 @@ func (s *bulkSpec[In, Out]) recover(ctx context.Context, j *journal.Journal, r *
 		}
 		found, err := s.find(ctx, objs, since, claimed)
 		if err != nil {
-			x := explain(err, s.entity, opRead, time.Now())
+			x := explain(err, s.entity, OpRead, time.Now())
 			return failure(x.Code, "an earlier call with this importKey was interrupted and the server could not check with BILL what it did, so nothing was sent",
 				"call again with the same importKey in a little while")
 		}
@@ -481,22 +410,16 @@ func (s *bulkSpec[In, Out]) recover(ctx context.Context, j *journal.Journal, r *
 		}
 		return nil
 	}
+	var want []int
 	for _, i := range doubt {
-		if r.ids[i] != "" || rawItems[i] == nil {
-			continue
+		if r.ids[i] == "" && rawItems[i] != nil {
+			want = append(want, i)
 		}
-		raw, err := json.Marshal(rawItems[i])
-		if err != nil {
-			continue
-		}
-		if _, ok := s.check(raw); !ok {
-			continue // it fails again below, unsent
-		}
-		in, err := s.decode(raw)
-		if err != nil {
-			continue
-		}
-		part, objs = append(part, i), append(objs, in)
+	}
+	probe := &bulkRun{n: r.n, ids: r.ids, errs: make([]*itemError, r.n)} // bad items fail later, unsent
+	good, ins := s.items(probe, rawItems, want, false)
+	for k, i := range good {
+		part, objs = append(part, i), append(objs, ins[k])
 		if len(part) == recoverBatch {
 			if res := flush(); res != nil {
 				return res
@@ -612,90 +535,78 @@ func decodeID(raw json.RawMessage) (string, error) {
 	return s, err
 }
 
-// bulkHow is the part every bulk tool's description shares.
-const bulkHow = " Any number of items, sent 100 per BILL call (progress per chunk with a progressToken); a bad item fails alone. " +
-	"Answers a summary, each failure with a hint, and the ids. After a crash or timeout, call again with the same importKey (or content): it finishes the job and repeats nothing."
-
-// BulkCreateCustomers is bulk_create_customers.
-func BulkCreateCustomers(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
-	t := newBulkTool("bulk_create_customers", "Create many customers",
-		"Create customers; prefer it to create_customer for more than 5."+bulkHow,
-		opCreate, "customers", "create_customer", bulkCreateCustomersArgs{})
-	s := &bulkSpec[billapi.Customer, billapi.Customer]{tool: t.Name, field: "customers", entity: customerEntity(), op: opCreate,
-		itemSchema: schemaFor(createCustomerArgs{}), decode: decodeItem(createCustomerArgs.customer),
-		bulk: c.BulkCreateCustomers, id: customerID, find: c.FindCreatedCustomers}
-	return t, s.handler(c)
+// bulkDef declares a bulk tool run by the spec newSpec builds over a
+// server's deps: args is the zero value of its arguments, item of one
+// object item's argument type (nil when the items are ids).
+func bulkDef[In, Out any](toolset, name string, op Op, title, description string, args, item any, newSpec func(Deps) *bulkSpec[In, Out]) Def {
+	return Def{
+		Name: name, Toolset: toolset, Kind: op.Kind(), Op: op,
+		Title: title, Description: description,
+		Args: args, Result: bulkOutput{}, Item: item,
+		Bind: func(deps Deps) server.ToolHandlerFunc { return newSpec(deps).handler(deps) },
+	}
 }
 
-// BulkUpdateCustomers is bulk_update_customers.
-func BulkUpdateCustomers(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
-	t := newBulkTool("bulk_update_customers", "Update many customers",
-		"Change fields of customers: each item names its customerId and only the fields to change."+bulkHow,
-		opUpdate, "customers", "update_customer", bulkUpdateCustomersArgs{})
-	s := &bulkSpec[billapi.Customer, billapi.Customer]{tool: t.Name, field: "customers", entity: customerEntity(), op: opUpdate,
-		itemSchema: schemaFor(updateCustomerArgs{}), decode: decodeItem(updateCustomerArgs.customer),
-		bulk: c.BulkUpdateCustomers, id: customerID}
-	return t, s.handler(c)
+// customerBulkDefs are the customers toolset's bulk tools.
+func customerBulkDefs() []Def {
+	return []Def{
+		bulkDef(ToolsetCustomers, "bulk_create_customers", OpCreate, "Create many customers",
+			"Create any number of customers.", bulkCreateCustomersArgs{}, createCustomerArgs{},
+			func(d Deps) *bulkSpec[billapi.Customer, billapi.Customer] {
+				return &bulkSpec[billapi.Customer, billapi.Customer]{tool: "bulk_create_customers", field: "customers", entity: customerEntity(), op: OpCreate,
+					check: objectItems("bulk_create_customers", createCustomerArgs.customer),
+					bulk:  d.Client.BulkCreateCustomers, id: customerID, find: d.Client.FindCreatedCustomers}
+			}),
+		bulkDef(ToolsetCustomers, "bulk_update_customers", OpUpdate, "Update many customers",
+			"Update many customers; each item names its customerId.", bulkUpdateCustomersArgs{}, updateCustomerArgs{},
+			func(d Deps) *bulkSpec[billapi.Customer, billapi.Customer] {
+				return &bulkSpec[billapi.Customer, billapi.Customer]{tool: "bulk_update_customers", field: "customers", entity: customerEntity(), op: OpUpdate,
+					check: objectItems("bulk_update_customers", updateCustomerArgs.customer),
+					bulk:  d.Client.BulkUpdateCustomers, id: customerID}
+			}),
+		bulkDef(ToolsetCustomers, "bulk_delete_customers", OpDelete, "Delete many customers",
+			"Soft-delete many customers by id.", customerIDsArgs{}, nil,
+			func(d Deps) *bulkSpec[string, billapi.Customer] {
+				return &bulkSpec[string, billapi.Customer]{tool: "bulk_delete_customers", field: "customerIds", entity: customerEntity(), op: OpDelete,
+					bulk: d.Client.BulkDeleteCustomers, id: customerID}
+			}),
+		bulkDef(ToolsetCustomers, "bulk_undelete_customers", OpUndelete, "Undelete many customers",
+			"Restore many deleted customers by id.", customerIDsArgs{}, nil,
+			func(d Deps) *bulkSpec[string, billapi.Customer] {
+				return &bulkSpec[string, billapi.Customer]{tool: "bulk_undelete_customers", field: "customerIds", entity: customerEntity(), op: OpUndelete,
+					bulk: d.Client.BulkUndeleteCustomers, id: customerID}
+			}),
+	}
 }
 
-// BulkDeleteCustomers is bulk_delete_customers.
-func BulkDeleteCustomers(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
-	t := newBulkTool("bulk_delete_customers", "Delete many customers",
-		"Soft-delete customers by id; bulk_undelete_customers restores them."+bulkHow,
-		opDelete, "customerIds", "", customerIDsArgs{})
-	s := &bulkSpec[string, billapi.Customer]{tool: t.Name, field: "customerIds", entity: customerEntity(), op: opDelete,
-		decode: decodeID, bulk: c.BulkDeleteCustomers, id: customerID}
-	return t, s.handler(c)
-}
-
-// BulkUndeleteCustomers is bulk_undelete_customers.
-func BulkUndeleteCustomers(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
-	t := newBulkTool("bulk_undelete_customers", "Undelete many customers",
-		"Restore deleted customers by id."+bulkHow,
-		opUndelete, "customerIds", "", customerIDsArgs{})
-	s := &bulkSpec[string, billapi.Customer]{tool: t.Name, field: "customerIds", entity: customerEntity(), op: opUndelete,
-		decode: decodeID, bulk: c.BulkUndeleteCustomers, id: customerID}
-	return t, s.handler(c)
-}
-
-// BulkCreateCustomerContacts is bulk_create_customer_contacts.
-func BulkCreateCustomerContacts(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
-	t := newBulkTool("bulk_create_customer_contacts", "Create many customer contacts",
-		"Create contacts, for one or many customers."+bulkHow,
-		opCreate, "contacts", "create_customer_contact", bulkCreateContactsArgs{})
-	s := &bulkSpec[billapi.CustomerContact, billapi.CustomerContact]{tool: t.Name, field: "contacts", entity: contactEntity(), op: opCreate,
-		itemSchema: schemaFor(createContactArgs{}), decode: decodeItem(createContactArgs.contact),
-		bulk: c.BulkCreateCustomerContacts, id: contactID, find: c.FindCreatedCustomerContacts}
-	return t, s.handler(c)
-}
-
-// BulkUpdateCustomerContacts is bulk_update_customer_contacts.
-func BulkUpdateCustomerContacts(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
-	t := newBulkTool("bulk_update_customer_contacts", "Update many customer contacts",
-		"Change fields of contacts: each item names its contactId and only the fields to change."+bulkHow,
-		opUpdate, "contacts", "update_customer_contact", bulkUpdateContactsArgs{})
-	s := &bulkSpec[billapi.CustomerContact, billapi.CustomerContact]{tool: t.Name, field: "contacts", entity: contactEntity(), op: opUpdate,
-		itemSchema: schemaFor(updateContactArgs{}), decode: decodeItem(updateContactArgs.contact),
-		bulk: c.BulkUpdateCustomerContacts, id: contactID}
-	return t, s.handler(c)
-}
-
-// BulkDeleteCustomerContacts is bulk_delete_customer_contacts.
-func BulkDeleteCustomerContacts(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
-	t := newBulkTool("bulk_delete_customer_contacts", "Delete many customer contacts",
-		"Soft-delete contacts by id; bulk_undelete_customer_contacts restores them."+bulkHow,
-		opDelete, "contactIds", "", contactIDsArgs{})
-	s := &bulkSpec[string, billapi.CustomerContact]{tool: t.Name, field: "contactIds", entity: contactEntity(), op: opDelete,
-		decode: decodeID, bulk: c.BulkDeleteCustomerContacts, id: contactID}
-	return t, s.handler(c)
-}
-
-// BulkUndeleteCustomerContacts is bulk_undelete_customer_contacts.
-func BulkUndeleteCustomerContacts(c *billapi.Client) (mcp.Tool, server.ToolHandlerFunc) {
-	t := newBulkTool("bulk_undelete_customer_contacts", "Undelete many customer contacts",
-		"Restore deleted contacts by id."+bulkHow,
-		opUndelete, "contactIds", "", contactIDsArgs{})
-	s := &bulkSpec[string, billapi.CustomerContact]{tool: t.Name, field: "contactIds", entity: contactEntity(), op: opUndelete,
-		decode: decodeID, bulk: c.BulkUndeleteCustomerContacts, id: contactID}
-	return t, s.handler(c)
+// contactBulkDefs are the contacts toolset's bulk tools.
+func contactBulkDefs() []Def {
+	return []Def{
+		bulkDef(ToolsetContacts, "bulk_create_customer_contacts", OpCreate, "Create many customer contacts",
+			"Create any number of contacts, for one or many customers.", bulkCreateContactsArgs{}, createContactArgs{},
+			func(d Deps) *bulkSpec[billapi.CustomerContact, billapi.CustomerContact] {
+				return &bulkSpec[billapi.CustomerContact, billapi.CustomerContact]{tool: "bulk_create_customer_contacts", field: "contacts", entity: contactEntity(), op: OpCreate,
+					check: objectItems("bulk_create_customer_contacts", createContactArgs.contact),
+					bulk:  d.Client.BulkCreateCustomerContacts, id: contactID, find: d.Client.FindCreatedCustomerContacts}
+			}),
+		bulkDef(ToolsetContacts, "bulk_update_customer_contacts", OpUpdate, "Update many customer contacts",
+			"Update many contacts; each item names its contactId.", bulkUpdateContactsArgs{}, updateContactArgs{},
+			func(d Deps) *bulkSpec[billapi.CustomerContact, billapi.CustomerContact] {
+				return &bulkSpec[billapi.CustomerContact, billapi.CustomerContact]{tool: "bulk_update_customer_contacts", field: "contacts", entity: contactEntity(), op: OpUpdate,
+					check: objectItems("bulk_update_customer_contacts", updateContactArgs.contact),
+					bulk:  d.Client.BulkUpdateCustomerContacts, id: contactID}
+			}),
+		bulkDef(ToolsetContacts, "bulk_delete_customer_contacts", OpDelete, "Delete many customer contacts",
+			"Soft-delete many contacts by id.", contactIDsArgs{}, nil,
+			func(d Deps) *bulkSpec[string, billapi.CustomerContact] {
+				return &bulkSpec[string, billapi.CustomerContact]{tool: "bulk_delete_customer_contacts", field: "contactIds", entity: contactEntity(), op: OpDelete,
+					bulk: d.Client.BulkDeleteCustomerContacts, id: contactID}
+			}),
+		bulkDef(ToolsetContacts, "bulk_undelete_customer_contacts", OpUndelete, "Undelete many customer contacts",
+			"Restore many deleted contacts by id.", contactIDsArgs{}, nil,
+			func(d Deps) *bulkSpec[string, billapi.CustomerContact] {
+				return &bulkSpec[string, billapi.CustomerContact]{tool: "bulk_undelete_customer_contacts", field: "contactIds", entity: contactEntity(), op: OpUndelete,
+					bulk: d.Client.BulkUndeleteCustomerContacts, id: contactID}
+			}),
+	}
 }

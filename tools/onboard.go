@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/invopop/jsonschema"
 	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/bill-mcp/bill-mcp/billapi"
 	"github.com/bill-mcp/bill-mcp/internal/index"
@@ -35,12 +35,22 @@ const (
 	actionSkipped  = "skipped" // not tried: an earlier step failed
 )
 
-// onboardArgs are onboard_customer's arguments.
+// onboardArgs are onboard_customer's arguments. The parts are objects in
+// the input schema and are checked, each against its own schema (the
+// single-create tools' arguments), before anything is sent.
 type onboardArgs struct {
-	Customer    createCustomerArgs `json:"customer" jsonschema:"required" jsonschema_description:"As create_customer. Reused if a customer has this accNumber, else this name."`
-	Contacts    []newContactFields `json:"contacts,omitempty" jsonschema:"maxItems=100" jsonschema_description:"As create_customer_contact, without customerId. Reused by email."`
-	BankAccount *bankAccountFields `json:"bankAccount,omitempty" jsonschema_description:"As create_customer_bank_account, without customerId."`
-	ImportKey   string             `json:"importKey,omitempty" jsonschema:"maxLength=100" jsonschema_description:"Optional job id; calling again with the same input creates nothing twice."`
+	Customer    map[string]any   `json:"customer" jsonschema:"required" jsonschema_description:"create_customer's arguments; reused by accNumber, else name."`
+	Contacts    []map[string]any `json:"contacts,omitempty" jsonschema:"maxItems=100" jsonschema_description:"Each: create_customer_contact's arguments without customerId; reused by email."`
+	BankAccount map[string]any   `json:"bankAccount,omitempty" jsonschema_description:"create_customer_bank_account's arguments without customerId."`
+	ImportKey   string           `json:"importKey,omitempty" jsonschema:"maxLength=100" jsonschema_description:"Optional job id; a repeat creates nothing twice."`
+}
+
+// onboardInput is onboard_customer's arguments with the parts decoded.
+type onboardInput struct {
+	Customer    createCustomerArgs
+	Contacts    []newContactFields
+	BankAccount *bankAccountFields
+	ImportKey   string
 }
 
 // onboardStep is what happened to one part of an onboarding.
@@ -52,30 +62,51 @@ type onboardStep struct {
 	fail   *itemError // set when Action is failed
 }
 
+// JSONSchema is a step's output shape, kept small: it is repeated for the
+// customer, the contacts and the bank account.
+func (onboardStep) JSONSchema() *jsonschema.Schema {
+	return &jsonschema.Schema{Type: "object", Required: []string{"action"}}
+}
+
 // onboardOutput is onboard_customer's result.
 type onboardOutput struct {
-	Complete    bool          `json:"complete" jsonschema:"required" jsonschema_description:"true when everything asked for now exists; else see the failed step."`
+	Complete    bool          `json:"complete" jsonschema:"required" jsonschema_description:"false: see the failed part. Each part has an action: created, reused, restored, failed or skipped."`
 	Customer    onboardStep   `json:"customer" jsonschema:"required"`
-	Contacts    []onboardStep `json:"contacts,omitempty" jsonschema_description:"One per contact asked for, in order."`
+	Contacts    []onboardStep `json:"contacts,omitempty"`
 	BankAccount *onboardStep  `json:"bankAccount,omitempty"`
 }
 
-// OnboardCustomer is onboard_customer: a customer, its contacts and a bank
-// account in one call, reusing what exists.
-func OnboardCustomer(c *billapi.Client, ix *index.Index) (mcp.Tool, server.ToolHandlerFunc) {
-	t := newTool("onboard_customer", "Onboard customer",
-		"Make sure a customer, its contacts and optionally its bank account exist, in one call: reuses what exists (customer by accNumber or name, contact by email), creates the rest. "+
-			"Safe to repeat. Answers each part's id and whether it was created or reused.",
-		opUndelete /* idempotent, not destructive: it only adds */, onboardArgs{}, onboardOutput{})
-	return t, handle(c, func(ctx context.Context, _ mcp.CallToolRequest, a onboardArgs) *mcp.CallToolResult {
-		if a.BankAccount != nil && !a.BankAccount.AgreedWithTOS {
-			return badArgument("bankAccount.agreedWithTOS must be true", "ask the user whether the customer agreed to BILL's Payment Terms of Service; only then call again with agreedWithTOS true, or leave bankAccount out")
-		}
-		return onboard(ctx, c, ix, a)
-	})
+func onboardCustomerDef() Def {
+	customer := newItemDecoder[createCustomerArgs]("onboard_customer.customer")
+	contacts := newItemDecoder[newContactFields]("onboard_customer.contacts")
+	bank := newItemDecoder[bankAccountFields]("onboard_customer.bankAccount")
+	return define[onboardArgs, onboardOutput](ToolsetCustomers, "onboard_customer", OpEnsure, "Onboard customer",
+		"Make sure a customer, its contacts and maybe its bank account exist, in one call: reuses what exists, creates the rest; safe to repeat.",
+		func(ctx context.Context, d Deps, _ mcp.CallToolRequest, a onboardArgs) *mcp.CallToolResult {
+			var in onboardInput
+			cu, bad := customer("customer", []map[string]any{a.Customer})
+			if bad != nil {
+				return bad
+			}
+			in.Customer, in.ImportKey = cu[0], a.ImportKey
+			if in.Contacts, bad = contacts("contacts", a.Contacts); bad != nil {
+				return bad
+			}
+			if a.BankAccount != nil {
+				b, bad := bank("bankAccount", []map[string]any{a.BankAccount})
+				if bad != nil {
+					return bad
+				}
+				in.BankAccount = &b[0]
+			}
+			if in.BankAccount != nil && !in.BankAccount.AgreedWithTOS {
+				return badArgument("bankAccount.agreedWithTOS must be true", "ask the user whether the customer agreed to BILL's Payment Terms of Service; only then call again with agreedWithTOS true, or leave bankAccount out")
+			}
+			return onboard(ctx, d.Client, d.Index, in)
+		})
 }
 
-func onboard(ctx context.Context, c *billapi.Client, ix *index.Index, a onboardArgs) *mcp.CallToolResult {
+func onboard(ctx context.Context, c *billapi.Client, ix *index.Index, a onboardInput) *mcp.CallToolResult {
 	out := onboardOutput{Contacts: make([]onboardStep, len(a.Contacts))}
 	for i, ct := range a.Contacts {
 		out.Contacts[i] = onboardStep{Action: actionSkipped, Email: ct.Email}
@@ -151,7 +182,7 @@ func ensureCustomer(ctx context.Context, c *billapi.Client, ix *index.Index, wan
 	for attempt := 0; ; attempt++ {
 		all, err := ix.Customers(ctx, c, 0)
 		if err != nil {
-			x := explain(err, customerEntity(), opRead, time.Now())
+			x := explain(err, customerEntity(), OpRead, time.Now())
 			return nil, "", &x
 		}
 		found, x := matchCustomer(all, want)
@@ -162,7 +193,7 @@ func ensureCustomer(ctx context.Context, c *billapi.Client, ix *index.Index, wan
 			if billapi.Deref(found.IsActive) == billapi.Inactive {
 				restored, err := c.UndeleteCustomer(ctx, found.ID)
 				if err != nil {
-					x := explain(err, customerEntity(), opUndelete, time.Now())
+					x := explain(err, customerEntity(), OpUndelete, time.Now())
 					return nil, "", &x
 				}
 				return restored, actionRestored, nil
@@ -177,7 +208,7 @@ func ensureCustomer(ctx context.Context, c *billapi.Client, ix *index.Index, wan
 		if attempt == 0 && errors.As(err, &be) && be.Code == billapi.CodeInvalidField && strings.Contains(strings.ToLower(be.Message), "already exists") {
 			continue // made elsewhere since the index was read: look again
 		}
-		fail := explain(err, customerEntity(), opCreate, time.Now())
+		fail := explain(err, customerEntity(), OpCreate, time.Now())
 		return nil, "", &fail
 	}
 }
@@ -236,7 +267,7 @@ func ensureContacts(ctx context.Context, c *billapi.Client, ix *index.Index, cus
 	if !newCustomer {
 		all, err := ix.Contacts(ctx, c, 0)
 		if err != nil {
-			x := explain(err, contactEntity(), opRead, time.Now())
+			x := explain(err, contactEntity(), OpRead, time.Now())
 			for i := range steps {
 				steps[i] = onboardStep{Action: actionFailed, Email: want[i].Email, fail: &x}
 			}
@@ -269,7 +300,7 @@ func ensureContacts(ctx context.Context, c *billapi.Client, ix *index.Index, cus
 		case billapi.Deref(ex.IsActive) == billapi.Inactive:
 			restored, err := c.UndeleteCustomerContact(ctx, ex.ID)
 			if err != nil {
-				x := explain(err, contactEntity(), opUndelete, time.Now())
+				x := explain(err, contactEntity(), OpUndelete, time.Now())
 				steps[i] = onboardStep{Action: actionFailed, Email: w.Email, fail: &x}
 				continue
 			}
@@ -285,14 +316,14 @@ func ensureContacts(ctx context.Context, c *billapi.Client, ix *index.Index, cus
 			case k < len(res) && res[k].Object != nil:
 				steps[i] = onboardStep{Action: actionCreated, ID: res[k].Object.ID, Email: want[i].Email}
 			case k < len(res) && res[k].Err != nil:
-				x := explain(res[k].Err, contactEntity(), opCreate, time.Now())
+				x := explain(res[k].Err, contactEntity(), OpCreate, time.Now())
 				steps[i] = onboardStep{Action: actionFailed, Email: want[i].Email, fail: &x}
 			default:
 				cause := err
 				if cause == nil {
 					cause = errors.New("no answer for this contact")
 				}
-				x := explain(cause, contactEntity(), opCreate, time.Now())
+				x := explain(cause, contactEntity(), OpCreate, time.Now())
 				steps[i] = onboardStep{Action: actionFailed, Email: want[i].Email, fail: &x}
 			}
 		}
@@ -332,7 +363,7 @@ func ensureBankAccount(ctx context.Context, c *billapi.Client, customerID string
 			{Field: "isActive", Op: billapi.OpEq, Value: billapi.Active},
 		}})
 		if err != nil {
-			x := explain(err, bankAccountEntity(), opRead, time.Now())
+			x := explain(err, bankAccountEntity(), OpRead, time.Now())
 			return onboardStep{Action: actionFailed, fail: &x}
 		}
 		if len(active) > 0 {
@@ -347,7 +378,7 @@ func ensureBankAccount(ctx context.Context, c *billapi.Client, customerID string
 	}
 	b, err := c.CreateCustomerBankAccount(ctx, want.bankAccount(customerID), true)
 	if err != nil {
-		x := explain(err, bankAccountEntity(), opCreate, time.Now())
+		x := explain(err, bankAccountEntity(), OpCreate, time.Now(), want.AccountNumber)
 		return onboardStep{Action: actionFailed, fail: &x}
 	}
 	return onboardStep{Action: actionCreated, ID: b.ID}

@@ -2,6 +2,7 @@ package tools_test
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -88,7 +89,7 @@ func TestBankAccountToolsAgainstRealShape(t *testing.T) {
 	check("create_customer_bank_account", obj(t, created, "bankAccount"), "1")
 	check("get_customer_bank_account", obj(t, e.ok("get_customer_bank_account", map[string]any{"bankAccountId": "cba01ABCDEFGHIJKLMNO"}), "bankAccount"), "1")
 	check("delete_customer_bank_account", obj(t, e.ok("delete_customer_bank_account", map[string]any{"bankAccountId": "cba01ABCDEFGHIJKLMNO"}), "bankAccount"), "2")
-	rows := list(t, e.ok("list_customer_bank_accounts", map[string]any{"customerId": "0cu01QRJUQPTKMMYijuo"}), "bankAccounts")
+	rows := list(t, e.ok("list_customer_bank_accounts", map[string]any{"customerId": "0cu01QRJUQPTKMMYijuo", "fields": []any{"isSavings", "isPersonalAcct"}}), "bankAccounts")
 	if len(rows) != 2 {
 		t.Fatalf("list answered %d accounts, want 2", len(rows))
 	}
@@ -138,5 +139,28 @@ func TestCustomerToolsAgainstRealShape(t *testing.T) {
 	ct := obj(t, e.ok("get_customer_contact", map[string]any{"contactId": "cpu01ABCDEFGHIJKLMNO"}), "contact")
 	if ct["firstName"] != "George" || ct["timezoneId"] != "3" {
 		t.Errorf("get_customer_contact answered %v", ct)
+	}
+}
+
+// TestUnreachableBill: with nothing listening at BILL's address, a write
+// tool answers an isError result saying nothing was sent and what to
+// check, not that an answer was lost.
+func TestUnreachableBill(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	s, err := server.New(server.Options{Client: newBillClient(t, "http://"+addr, nil), Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, client: connect(t, s)}
+	res := e.call("create_customer", map[string]any{"name": "Nowhere Co"})
+	txt := text(res)
+	if !res.IsError || !strings.Contains(txt, "BILL_UNREACHABLE") || !strings.Contains(txt, "nothing was sent") ||
+		!strings.Contains(txt, "base URL") || strings.Contains(txt, "may or may not") {
+		t.Fatalf("create_customer against nothing answered %s", txt)
 	}
 }

@@ -2,82 +2,50 @@ package tools
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"iter"
+	"strings"
+	"sync"
 
+	invopop "github.com/invopop/jsonschema"
 	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/bill-mcp/bill-mcp/billapi"
 )
 
 // DefaultListMax is the page size of list tools when max is omitted: a page
-// an agent's context can afford (max goes up to BILL's 999 on request).
-const DefaultListMax = 50
-
-// newTool builds a tool with raw input and output schemas generated from
-// in and out, its title, and all four hints set explicitly for op.
-func newTool(name, title, description string, op opKind, in, out any) mcp.Tool {
-	t := mcp.NewToolWithRawSchema(name, description, schemaFor(in))
-	t.RawOutputSchema = schemaFor(out)
-	t.Title = title
-	readOnly, destructive, idempotent := hintsFor(op)
-	t.Annotations = mcp.ToolAnnotation{
-		Title:           title,
-		ReadOnlyHint:    mcp.ToBoolPtr(readOnly),
-		DestructiveHint: mcp.ToBoolPtr(destructive),
-		IdempotentHint:  mcp.ToBoolPtr(idempotent),
-		OpenWorldHint:   mcp.ToBoolPtr(true), // every tool talks to BILL
-	}
-	return t
-}
-
-// hintsFor decides the annotations of an operation:
-//   - read (get, list): read-only, not destructive, idempotent.
-//   - create: not idempotent (a second call makes a second object; BILL
-//     refuses a duplicate customer name, but contacts have no such guard),
-//     not destructive (it only adds).
-//   - update: idempotent (the same arguments leave the same state), and
-//     destructive: it overwrites field values BILL keeps no history of, which
-//     is not an "additive" change in the MCP spec's sense.
-//   - delete: destructive (the object disappears from BILL's default views)
-//     and idempotent (deleting an inactive object succeeds unchanged).
-//   - undelete: idempotent, not destructive (it restores).
-func hintsFor(op opKind) (readOnly, destructive, idempotent bool) {
-	switch op {
-	case opRead:
-		return true, false, true
-	case opCreate:
-		return false, false, false
-	case opUpdate:
-		return false, true, true
-	case opDelete:
-		return false, true, true
-	default: // opUndelete
-		return false, false, true
-	}
-}
+// of compact records an agent's context can afford (max goes up to BILL's
+// 999 on request, and the answer bound cuts a page that would not fit).
+const DefaultListMax = 25
 
 // paging tells an agent where a list page sits and where the next starts.
 type paging struct {
-	Start     int  `json:"start" jsonschema:"required" jsonschema_description:"Index of the first item of this page."`
-	Max       int  `json:"max" jsonschema:"required" jsonschema_description:"Page size asked for."`
-	Count     int  `json:"count" jsonschema:"required" jsonschema_description:"Items in this page."`
-	HasMore   bool `json:"hasMore" jsonschema:"required" jsonschema_description:"True when more items may follow; call again with start = nextStart."`
-	NextStart *int `json:"nextStart,omitempty" jsonschema_description:"Where the next page starts; present only when hasMore is true."`
+	Start     int    `json:"start" jsonschema:"required"`
+	Max       int    `json:"max" jsonschema:"required"`
+	Count     int    `json:"count" jsonschema:"required"`
+	HasMore   bool   `json:"hasMore" jsonschema:"required"`
+	NextStart *int   `json:"nextStart,omitempty"`
+	Note      string `json:"note,omitempty"`
 }
 
-// sortArg orders a list by one field.
-type sortArg struct {
-	Field string `json:"field" jsonschema:"required,minLength=1" jsonschema_description:"Field to sort by, e.g. createdTime, updatedTime or id."`
-	Asc   *bool  `json:"asc,omitempty" jsonschema_description:"true ascending (default), false descending."`
+// JSONSchema is paging's output shape: the fields always present (an
+// output shape is open, so nextStart and note may follow).
+func (paging) JSONSchema() *invopop.Schema {
+	props := invopop.NewProperties()
+	props.Set("hasMore", &invopop.Schema{Type: "boolean"})
+	props.Set("count", &invopop.Schema{Type: "integer"})
+	return &invopop.Schema{Type: "object", Properties: props, Required: []string{"hasMore", "count"}}
 }
 
 // listCommon are the arguments every list tool takes.
 type listCommon struct {
-	Start    int       `json:"start,omitempty" jsonschema:"minimum=0,default=0" jsonschema_description:"Index of the first item to return (0-based). To page, pass the previous answer's paging.nextStart."`
-	Max      int       `json:"max,omitempty" jsonschema:"minimum=1,maximum=999,default=50" jsonschema_description:"Page size, 1..999; default 50. Ask for more only when you need them: each item costs context."`
-	Sort     []sortArg `json:"sort,omitempty" jsonschema_description:"Sort order, first entry first."`
-	IsActive string    `json:"isActive,omitempty" jsonschema:"enum=1,enum=2" jsonschema_description:"1 only active, 2 only inactive (deleted); omit for both."`
+	Start    int      `json:"start,omitempty" jsonschema:"minimum=0" jsonschema_description:"paging.nextStart"`
+	Max      int      `json:"max,omitempty" jsonschema:"minimum=1,maximum=999" jsonschema_description:"Default 25."`
+	Sort     string   `json:"sort,omitempty" jsonschema:"maxLength=40" jsonschema_description:"-field: descending."`
+	IsActive string   `json:"isActive,omitempty" jsonschema:"enum=1,enum=2" jsonschema_description:"1 active, 2 deleted."`
+	Fields   []string `json:"fields,omitempty" jsonschema:"maxLength=40" jsonschema_description:"More fields, or all."`
 }
 
 func (l listCommon) params(filters []billapi.Filter) billapi.ListParams {
@@ -88,9 +56,9 @@ func (l listCommon) params(filters []billapi.Filter) billapi.ListParams {
 	if l.IsActive != "" {
 		p.Filters = append(p.Filters, billapi.Filter{Field: "isActive", Op: billapi.OpEq, Value: l.IsActive})
 	}
-	for _, s := range l.Sort {
-		asc := s.Asc == nil || *s.Asc
-		p.Sort = append(p.Sort, billapi.Sort{Field: s.Field, Asc: asc})
+	if f := strings.TrimSpace(l.Sort); f != "" {
+		field, desc := strings.CutPrefix(f, "-")
+		p.Sort = append(p.Sort, billapi.Sort{Field: field, Asc: !desc})
 	}
 	return p
 }
@@ -150,23 +118,101 @@ func pageInfo(start, max, count int, more bool) paging {
 	return pg
 }
 
-// handle decodes a call's arguments into A and runs fn; a handler built
-// without a client answers an error instead.
-func handle[A any](c *billapi.Client, fn func(context.Context, mcp.CallToolRequest, A) *mcp.CallToolResult) server.ToolHandlerFunc {
-	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		if c == nil {
-			return noClient(), nil
+// fitPage keeps the longest prefix of recs whose answer stays within
+// MaxAnswerBytes, and when it cuts, says so in pg.
+func fitPage[R any](recs []R, pg *paging) []R {
+	const envelope = 400 // the object around the records, paging and note
+	total := envelope
+	for i, r := range recs {
+		raw, err := json.Marshal(r)
+		if err != nil {
+			continue
 		}
-		a, bad := decodeArgs[A](req)
-		if bad != nil {
-			return bad, nil
+		total += len(raw) + 1
+		if total > MaxAnswerBytes && i > 0 {
+			next := pg.Start + i
+			pg.Note = boundNote(len(recs), i)
+			pg.Count, pg.HasMore, pg.NextStart = i, true, &next
+			return recs[:i]
 		}
-		return fn(ctx, req, a), nil
+	}
+	return recs
+}
+
+// itemDecoder validates raw bulk items against the item schema and
+// decodes them; key is the argument holding them, for the wording.
+type itemDecoder[I any] func(key string, raw []map[string]any) ([]I, *mcp.CallToolResult)
+
+// itemChecker validates raw items one by one against the item schema of I
+// (compiled once, on first use), coercing what is forgivable: items[i] is
+// the decoded item where bad has no entry i, and bad[i] says, in the
+// server's words, what is wrong with item i. A bulk handler that reports
+// schema failures per item (issue 8 item 4) uses it directly.
+type itemChecker[I any] func(key string, raw []map[string]any) (items []I, bad map[int]itemError)
+
+// newItemChecker returns the itemChecker of I for tool.
+func newItemChecker[I any](tool string) itemChecker[I] {
+	var (
+		once   sync.Once
+		schema *jsonschema.Schema
+		doc    map[string]any
+		err    error
+	)
+	return func(key string, raw []map[string]any) ([]I, map[int]itemError) {
+		once.Do(func() {
+			var zero I
+			rawSchema := schemaFor(zero)
+			schema, err = compileSchema(tool+".item", rawSchema)
+			if err == nil {
+				err = json.Unmarshal(rawSchema, &doc)
+			}
+		})
+		out := make([]I, len(raw))
+		bad := map[int]itemError{}
+		for i, item := range raw {
+			if err != nil {
+				bad[i] = itemError{Code: CodeInternal, Message: "the server could not read its own item schema", Hint: "tell the user to report this bill-mcp bug"}
+				continue
+			}
+			item, _ := coerce(doc, item).(map[string]any)
+			if detail, broken := violations(schema, item); broken {
+				detail = fmt.Sprintf("%s[%d] %s", key, i, detail)
+				bad[i] = itemError{Code: CodeInvalidArgument, Message: detail, Hint: validationHint(detail)}
+				continue
+			}
+			enc, _ := json.Marshal(item)
+			if json.Unmarshal(enc, &out[i]) != nil {
+				detail := fmt.Sprintf("%s[%d] does not match the item schema", key, i)
+				bad[i] = itemError{Code: CodeInvalidArgument, Message: detail, Hint: validationHint(detail)}
+			}
+		}
+		return out, bad
 	}
 }
 
-// noClient is the result of a handler built without a client (catalogue
-// and schema generation only).
-func noClient() *mcp.CallToolResult {
-	return failure(CodeInternal, "this tool was built without a BILL client", "tell the user the server is misconfigured")
+// newItemDecoder is all or nothing over newItemChecker: an item that
+// breaks the schema refuses the whole call, naming its index (the first
+// five are named), before anything is sent.
+func newItemDecoder[I any](tool string) itemDecoder[I] {
+	check := newItemChecker[I](tool)
+	return func(key string, raw []map[string]any) ([]I, *mcp.CallToolResult) {
+		items, bad := check(key, raw)
+		if len(bad) == 0 {
+			return items, nil
+		}
+		var parts []string
+		for i := range raw {
+			if x, ok := bad[i]; ok {
+				if x.Code != CodeInvalidArgument {
+					return nil, x.result()
+				}
+				parts = append(parts, x.Message)
+				if len(parts) == 5 {
+					break
+				}
+			}
+		}
+		detail := strings.Join(parts, "; ")
+		return nil, failure(CodeInvalidArgument, "nothing was sent to BILL: "+detail, validationHint(detail))
+	}
 }

@@ -1,14 +1,17 @@
-// Package tools defines bill-mcp's MCP tools: one constructor per BILL
-// operation returning the tool (schemas, title, annotations) and its handler
-// over a billapi.Client, grouped in toolsets (customers, contacts,
-// bank_accounts) that the server registers.
+// Package tools defines bill-mcp's MCP tools as one static inventory of
+// definitions (Def: name, toolset, kind, argument and result types, handler
+// binding). Registration, --read-only, --toolsets, the catalogue
+// (`bill-mcp tools`), the schemas under schemas/ and the README table are
+// all derived from Inventory; handlers are bound only when a server is built
+// over a BILL client. The wording agents read (codes, hints, validation
+// messages, instructions) lives here too (wording.go).
 package tools
 
 //go:generate go run ./internal/gen -out ../schemas
 
 import (
+	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -27,115 +30,246 @@ const (
 	ToolsetBankAccounts = "bank_accounts"
 )
 
-// ToolsetNames lists every toolset in catalogue order.
+// ToolsetNames lists every toolset --toolsets accepts, in catalogue order.
 func ToolsetNames() []string {
 	return []string{ToolsetCustomers, ToolsetContacts, ToolsetBankAccounts}
 }
 
-// ErrNotReadOnly is returned when a tool added as a read tool does not
-// declare readOnlyHint true (or a write tool declares it).
-var ErrNotReadOnly = errors.New("tools: read-only annotation mismatch")
+// Kind is what a tool does to BILL's data, as a grant allows it: an agent
+// with read access calls KindRead tools, write access adds KindWrite, full
+// access adds KindDelete.
+type Kind string
 
-// Toolset is a named group of tools. Read tools and write tools are added
-// separately so that a tool cannot end up in the read-only server by
-// accident: AddReadTools refuses a tool without readOnlyHint true.
-type Toolset struct {
-	Name        string
+// Kinds of tools.
+const (
+	KindRead   Kind = "read"
+	KindWrite  Kind = "write"
+	KindDelete Kind = "delete"
+)
+
+// Op is the effect of a tool, from which its MCP annotations are derived.
+type Op int
+
+// Effects of tools.
+const (
+	// OpRead only reads: read-only, idempotent.
+	OpRead Op = iota
+	// OpCreate adds objects: a second call makes a second object.
+	OpCreate
+	// OpEnsure adds what is missing and reuses what exists: a second call
+	// with the same arguments creates nothing (onboard_customer).
+	OpEnsure
+	// OpUpdate overwrites field values BILL keeps no history of.
+	OpUpdate
+	// OpUpsert creates what is missing and overwrites what differs.
+	OpUpsert
+	// OpDelete soft-deletes.
+	OpDelete
+	// OpUndelete restores.
+	OpUndelete
+)
+
+// Kind is the grant an operation needs.
+func (o Op) Kind() Kind {
+	switch o {
+	case OpRead:
+		return KindRead
+	case OpDelete:
+		return KindDelete
+	default:
+		return KindWrite
+	}
+}
+
+// hints are an operation's annotations:
+//   - read: read-only, not destructive, idempotent.
+//   - create: not idempotent (contacts have no uniqueness guard), not destructive.
+//   - ensure: idempotent (reuses what exists), not destructive (only adds).
+//   - update and upsert: idempotent, and destructive: they overwrite values
+//     BILL keeps no history of, not an "additive" change in the MCP sense.
+//   - delete: destructive (the object leaves BILL's default views), idempotent.
+//   - undelete: idempotent, not destructive (it restores).
+func (o Op) hints() (readOnly, destructive, idempotent bool) {
+	switch o {
+	case OpRead:
+		return true, false, true
+	case OpCreate:
+		return false, false, false
+	case OpEnsure:
+		return false, false, true
+	case OpUpdate, OpUpsert, OpDelete:
+		return false, true, true
+	default: // OpUndelete
+		return false, false, true
+	}
+}
+
+// writes reports whether an operation changes data.
+func (o Op) writes() bool { return o != OpRead }
+
+// Deps are what handlers run on. Bind sees them only when a server is
+// built; the catalogue and schemas never need them.
+type Deps struct {
+	// Client is the BILL client every tool calls.
+	Client *billapi.Client
+	// Index is the local search index over Client's org (find_*,
+	// nameContains, onboard and upsert); nil means one in memory only.
+	Index *index.Index
+}
+
+// Def is one tool's static definition: everything the tool list, the
+// catalogue, the schemas and policy need, plus the binding of its handler.
+type Def struct {
+	Name    string
+	Toolset string
+	// Kind is the grant the tool needs (read, write, delete); derived from Op.
+	Kind        Kind
+	Op          Op
+	Title       string
 	Description string
-	tools       []server.ServerTool
+	// Args and Result are zero values of the argument and result types;
+	// the input and output schemas are generated from them.
+	Args   any
+	Result any
+	// Item is, for a bulk tool, the zero value of one item's argument type:
+	// items are validated one by one against its schema (ItemSchema), so the
+	// tool's own input schema only says "an array of objects".
+	Item any
+	// Published, when set, names the only arguments the input schema lists,
+	// to keep a tool with many rarely used fields (a customer's 35) small in
+	// tools/list. The tool still takes every argument of Args: the
+	// description names the others, and the handler checks all of them
+	// against the full schema (ArgsSchema) before anything is sent.
+	Published []string
+	// MoreLike, with Published, names a tool whose description already
+	// lists the other arguments (update_customer takes create_customer's).
+	MoreLike string
+	// Bind builds the handler over deps. It is called only to register the
+	// tool on a server.
+	Bind func(Deps) server.ToolHandlerFunc
 }
 
-// NewToolset returns an empty toolset.
-func NewToolset(name, description string) *Toolset {
-	return &Toolset{Name: name, Description: description}
+// IsBulk reports whether d takes an array of items validated one by one.
+func (d Def) IsBulk() bool { return d.Item != nil }
+
+// Tool builds the MCP tool: raw input and output schemas generated from
+// Args and Result, the title, and all four hints set explicitly.
+//
+// mcp-go v1.2.1: NewToolWithRawSchema, not NewTool (which defaults
+// destructiveHint and openWorldHint to true) nor WithRawInputSchema (which
+// fails to serialize).
+func (d Def) Tool() mcp.Tool {
+	in, desc := publishedSchema(d.Args, d.Published, d.Description)
+	if d.MoreLike != "" {
+		in, _ = publishedSchema(d.Args, d.Published, "")
+		desc = d.Description + " Also takes the other fields " + d.MoreLike + " takes."
+	}
+	t := mcp.NewToolWithRawSchema(d.Name, desc, in)
+	t.RawOutputSchema = outputSchemaFor(d.Result)
+	t.Title = d.Title
+	readOnly, destructive, idempotent := d.Op.hints()
+	t.Annotations = mcp.ToolAnnotation{
+		ReadOnlyHint:    mcp.ToBoolPtr(readOnly),
+		DestructiveHint: mcp.ToBoolPtr(destructive),
+		IdempotentHint:  mcp.ToBoolPtr(idempotent),
+		OpenWorldHint:   mcp.ToBoolPtr(true), // every tool talks to BILL
+	}
+	return t
 }
 
-// AddReadTools adds tools that only read. Each must declare readOnlyHint
-// true; otherwise nothing is added and the error names the tool.
-func (ts *Toolset) AddReadTools(tools ...server.ServerTool) error {
-	for _, t := range tools {
-		if !IsReadOnly(t.Tool) {
-			return fmt.Errorf("toolset %s: %s added as a read tool but readOnlyHint is not true: %w", ts.Name, t.Tool.Name, ErrNotReadOnly)
+// ItemSchema is a bulk tool's schema of one item (nil for other tools).
+func (d Def) ItemSchema() json.RawMessage {
+	if d.Item == nil {
+		return nil
+	}
+	return schemaFor(d.Item)
+}
+
+// ArgsSchema is the full schema of the tool's arguments: the input schema,
+// or for a tool with Published arguments, the schema its handler checks.
+func (d Def) ArgsSchema() json.RawMessage { return schemaFor(d.Args) }
+
+// ServerTool is the tool with its handler bound over deps.
+func (d Def) ServerTool(deps Deps) server.ServerTool {
+	return server.ServerTool{Tool: d.Tool(), Handler: d.Handler(deps)}
+}
+
+// Handler binds the tool's handler over deps, behind the check of the
+// arguments against the full, strict argument schema (ArgsSchema): the
+// published input schema leaves the root open (no additionalProperties
+// false, and for Published tools fewer properties), so an unknown or
+// misspelled argument is refused here, by name, before anything is sent.
+func (d Def) Handler(deps Deps) server.ToolHandlerFunc {
+	h := d.Bind(deps)
+	check := newArgsChecker(d.Name, d.ArgsSchema())
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		args, bad := check(req.Params.Arguments)
+		if bad != nil {
+			return bad, nil
 		}
+		req.Params.Arguments = args
+		return h(ctx, req)
 	}
-	ts.tools = append(ts.tools, tools...)
-	return nil
 }
 
-// AddWriteTools adds tools that change data. Each must declare readOnlyHint
-// false explicitly; otherwise nothing is added and the error names the tool.
-func (ts *Toolset) AddWriteTools(tools ...server.ServerTool) error {
-	for _, t := range tools {
-		h := t.Tool.Annotations.ReadOnlyHint
-		if h == nil || *h {
-			return fmt.Errorf("toolset %s: %s added as a write tool but readOnlyHint is not false: %w", ts.Name, t.Tool.Name, ErrNotReadOnly)
-		}
+// define declares a tool whose handler takes arguments A; R is the type of
+// its structured result (the output schema).
+func define[A, R any](toolset, name string, op Op, title, description string, run func(context.Context, Deps, mcp.CallToolRequest, A) *mcp.CallToolResult) Def {
+	var a A
+	var r R
+	return Def{
+		Name: name, Toolset: toolset, Kind: op.Kind(), Op: op,
+		Title: title, Description: description,
+		Args: a, Result: r,
+		Bind: func(deps Deps) server.ToolHandlerFunc {
+			if deps.Index == nil {
+				// a server shares one index among its tools (internal/server
+				// sets it); a handler bound alone gets its own, in memory
+				deps.Index = index.New(index.Options{})
+			}
+			return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				if deps.Client == nil {
+					return noClient(), nil
+				}
+				args, bad := decodeArgs[A](req)
+				if bad != nil {
+					return bad, nil
+				}
+				return run(ctx, deps, req, args), nil
+			}
+		},
 	}
-	ts.tools = append(ts.tools, tools...)
-	return nil
 }
 
-// Tools returns the toolset's tools in catalogue order; with readOnly, only
-// those whose readOnlyHint is true.
-func (ts *Toolset) Tools(readOnly bool) []server.ServerTool {
-	out := make([]server.ServerTool, 0, len(ts.tools))
-	for _, t := range ts.tools {
-		if readOnly && !IsReadOnly(t.Tool) {
-			continue
-		}
-		out = append(out, t)
+// defineBulk declares a bulk tool: A is its arguments (holding the items
+// as raw JSON objects), I one item's argument type.
+func defineBulk[A, I, R any](toolset, name string, op Op, title, description string, run func(context.Context, Deps, mcp.CallToolRequest, A, itemDecoder[I]) *mcp.CallToolResult) Def {
+	var item I
+	d := define[A, R](toolset, name, op, title, description, nil)
+	d.Item = item
+	d.Bind = func(deps Deps) server.ToolHandlerFunc {
+		items := newItemDecoder[I](name)
+		return define[A, R](toolset, name, op, title, description,
+			func(ctx context.Context, deps Deps, req mcp.CallToolRequest, a A) *mcp.CallToolResult {
+				return run(ctx, deps, req, a, items)
+			}).Bind(deps)
 	}
-	return out
+	return d
 }
 
-// IsReadOnly reports whether t declares readOnlyHint true.
-func IsReadOnly(t mcp.Tool) bool {
-	h := t.Annotations.ReadOnlyHint
-	return h != nil && *h
+// Inventory lists every tool in catalogue order. It builds no handler.
+func Inventory() []Def {
+	return slices.Concat(customerDefs(), contactDefs(), bankAccountDefs())
 }
 
-func st(t mcp.Tool, h server.ToolHandlerFunc) server.ServerTool {
-	return server.ServerTool{Tool: t, Handler: h}
-}
-
-// Toolsets builds every toolset over c and the search index ix. c may be
-// nil to read the catalogue and schemas; calling a handler then fails. ix
-// nil means an index in memory only.
-func Toolsets(c *billapi.Client, ix *index.Index) ([]*Toolset, error) {
-	if ix == nil {
-		ix = index.New(index.Options{})
+// Lookup returns the definition named name.
+func Lookup(name string) (Def, bool) {
+	defs := Inventory()
+	i := slices.IndexFunc(defs, func(d Def) bool { return d.Name == name })
+	if i < 0 {
+		return Def{}, false
 	}
-	cust := NewToolset(ToolsetCustomers, "BILL accounts-receivable customers")
-	if err := errors.Join(
-		cust.AddWriteTools(st(CreateCustomer(c))),
-		cust.AddReadTools(st(GetCustomer(c))),
-		cust.AddWriteTools(st(UpdateCustomer(c)), st(DeleteCustomer(c)), st(UndeleteCustomer(c))),
-		cust.AddReadTools(st(ListCustomers(c, ix)), st(FindCustomers(c, ix))),
-		cust.AddWriteTools(st(UpsertCustomers(c, ix)), st(OnboardCustomer(c, ix))),
-		cust.AddWriteTools(st(BulkCreateCustomers(c)), st(BulkUpdateCustomers(c)), st(BulkDeleteCustomers(c)), st(BulkUndeleteCustomers(c))),
-	); err != nil {
-		return nil, err
-	}
-	cont := NewToolset(ToolsetContacts, "people at a customer")
-	if err := errors.Join(
-		cont.AddWriteTools(st(CreateCustomerContact(c))),
-		cont.AddReadTools(st(GetCustomerContact(c))),
-		cont.AddWriteTools(st(UpdateCustomerContact(c)), st(DeleteCustomerContact(c)), st(UndeleteCustomerContact(c))),
-		cont.AddReadTools(st(ListCustomerContacts(c)), st(FindCustomerContacts(c, ix))),
-		cont.AddWriteTools(st(BulkCreateCustomerContacts(c)), st(BulkUpdateCustomerContacts(c)), st(BulkDeleteCustomerContacts(c)), st(BulkUndeleteCustomerContacts(c))),
-	); err != nil {
-		return nil, err
-	}
-	bank := NewToolset(ToolsetBankAccounts, "customer bank accounts (numbers always masked)")
-	if err := errors.Join(
-		bank.AddWriteTools(st(CreateCustomerBankAccount(c))),
-		bank.AddReadTools(st(GetCustomerBankAccount(c))),
-		bank.AddWriteTools(st(DeleteCustomerBankAccount(c))),
-		bank.AddReadTools(st(ListCustomerBankAccounts(c))),
-	); err != nil {
-		return nil, err
-	}
-	return []*Toolset{cust, cont, bank}, nil
+	return defs[i], true
 }
 
 // ParseToolsets reads a --toolsets value: a comma-separated list of
@@ -166,37 +300,38 @@ func ParseToolsets(s string) ([]string, error) {
 	return out, nil
 }
 
-// Select returns the tools of the named toolsets over c and ix; with readOnly,
-// only the read-only ones.
-func Select(c *billapi.Client, ix *index.Index, toolsets []string, readOnly bool) ([]server.ServerTool, error) {
-	all, err := Toolsets(c, ix)
-	if err != nil {
-		return nil, err
+// Availability says whether a server offers a tool, and if not, why.
+type Availability int
+
+// Availabilities.
+const (
+	// Offered: listed and callable.
+	Offered Availability = iota
+	// OffReadOnly: a write tool on a server started with --read-only.
+	OffReadOnly
+	// OffToolset: a tool of a toolset the server was not started with.
+	OffToolset
+)
+
+// Availability says whether a server started with toolsets and readOnly
+// offers d.
+func (d Def) Availability(toolsets []string, readOnly bool) Availability {
+	if !slices.Contains(toolsets, d.Toolset) {
+		return OffToolset
 	}
-	var out []server.ServerTool
-	for _, name := range toolsets {
-		i := slices.IndexFunc(all, func(ts *Toolset) bool { return ts.Name == name })
-		if i < 0 {
-			return nil, fmt.Errorf("unknown toolset %q: use %s", name, strings.Join(ToolsetNames(), ", "))
-		}
-		out = append(out, all[i].Tools(readOnly)...)
+	if readOnly && d.Kind != KindRead {
+		return OffReadOnly
 	}
-	return out, nil
+	return Offered
 }
 
-// WriteToolNames lists every tool, in any toolset, that changes data: the
-// tools a read-only server refuses.
-func WriteToolNames() []string {
-	all, err := Toolsets(nil, nil)
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, ts := range all {
-		for _, t := range ts.Tools(false) {
-			if !IsReadOnly(t.Tool) {
-				out = append(out, t.Tool.Name)
-			}
+// Select returns the definitions a server started with toolsets and
+// readOnly offers, in catalogue order.
+func Select(toolsets []string, readOnly bool) []Def {
+	var out []Def
+	for _, d := range Inventory() {
+		if d.Availability(toolsets, readOnly) == Offered {
+			out = append(out, d)
 		}
 	}
 	return out
@@ -206,28 +341,25 @@ func WriteToolNames() []string {
 type CatalogueEntry struct {
 	Name        string `json:"name"`
 	Toolset     string `json:"toolset"`
+	Kind        Kind   `json:"kind"`
 	ReadOnly    bool   `json:"readOnly"`
 	Title       string `json:"title"`
 	Description string `json:"description"` // the first sentence of the tool's description
 }
 
-// Catalogue lists every tool in catalogue order, without a client.
+// Catalogue lists every tool in catalogue order, without a client. The
+// error is always nil (the inventory is static); it stays for callers.
 func Catalogue() ([]CatalogueEntry, error) {
-	all, err := Toolsets(nil, nil)
-	if err != nil {
-		return nil, err
-	}
 	var out []CatalogueEntry
-	for _, ts := range all {
-		for _, t := range ts.Tools(false) {
-			out = append(out, CatalogueEntry{
-				Name:        t.Tool.Name,
-				Toolset:     ts.Name,
-				ReadOnly:    IsReadOnly(t.Tool),
-				Title:       t.Tool.Title,
-				Description: firstSentence(t.Tool.Description),
-			})
-		}
+	for _, d := range Inventory() {
+		out = append(out, CatalogueEntry{
+			Name:        d.Name,
+			Toolset:     d.Toolset,
+			Kind:        d.Kind,
+			ReadOnly:    d.Kind == KindRead,
+			Title:       d.Title,
+			Description: firstSentence(d.Description),
+		})
 	}
 	return out, nil
 }
@@ -240,14 +372,10 @@ func CatalogueMarkdown() (string, error) {
 		return "", err
 	}
 	var b strings.Builder
-	b.WriteString("| Tool | Toolset | Read-only | Title | What it does |\n")
+	b.WriteString("| Tool | Toolset | Kind | Title | What it does |\n")
 	b.WriteString("|---|---|---|---|---|\n")
 	for _, e := range entries {
-		ro := "no"
-		if e.ReadOnly {
-			ro = "yes"
-		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", e.Name, e.Toolset, ro, mdCell(e.Title), mdCell(e.Description))
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", e.Name, e.Toolset, e.Kind, mdCell(e.Title), mdCell(e.Description))
 	}
 	return b.String(), nil
 }
@@ -281,27 +409,41 @@ func firstSentence(s string) string {
 }
 
 // SchemaFiles returns every tool's input and output schema, pretty-printed,
-// keyed by file name (<tool>.input.json, <tool>.output.json): the content
-// of schemas/.
+// keyed by file name: <tool>.input.json (as tools/list shows it),
+// <tool>.args.json (the strict schema the handler checks), <tool>.output.json,
+// and for bulk tools <tool>.item.json: the content of schemas/.
 func SchemaFiles() (map[string][]byte, error) {
-	all, err := Toolsets(nil, nil)
-	if err != nil {
-		return nil, err
-	}
 	out := map[string][]byte{}
-	for _, ts := range all {
-		for _, t := range ts.Tools(false) {
-			in, err := indentSchema(t.Tool.RawInputSchema)
+	for _, d := range Inventory() {
+		t := d.Tool()
+		files := map[string]json.RawMessage{".input.json": t.RawInputSchema, ".output.json": t.RawOutputSchema}
+		if d.IsBulk() {
+			files[".item.json"] = d.ItemSchema()
+		}
+		files[".args.json"] = d.ArgsSchema()
+		for suffix, raw := range files {
+			pretty, err := indentSchema(raw)
 			if err != nil {
-				return nil, fmt.Errorf("%s input: %w", t.Tool.Name, err)
+				return nil, fmt.Errorf("%s%s: %w", d.Name, suffix, err)
 			}
-			outSchema, err := indentSchema(t.Tool.RawOutputSchema)
-			if err != nil {
-				return nil, fmt.Errorf("%s output: %w", t.Tool.Name, err)
-			}
-			out[t.Tool.Name+".input.json"] = in
-			out[t.Tool.Name+".output.json"] = outSchema
+			out[d.Name+suffix] = pretty
 		}
 	}
 	return out, nil
+}
+
+// ToolSnapshot is the whole of one tool as tools/list shows it, for the
+// golden snapshots under tools/testdata/toolsnaps.
+func ToolSnapshot(d Def) ([]byte, error) {
+	raw, err := json.Marshal(d.Tool())
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", d.Name, err)
+	}
+	return indentSchema(raw)
+}
+
+// IsReadOnly reports whether t declares readOnlyHint true.
+func IsReadOnly(t mcp.Tool) bool {
+	h := t.Annotations.ReadOnlyHint
+	return h != nil && *h
 }

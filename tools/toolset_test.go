@@ -1,56 +1,14 @@
 package tools_test
 
 import (
-	"errors"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/bill-mcp/bill-mcp/tools"
 )
-
-func TestToolsetGuards(t *testing.T) {
-	get, getH := tools.GetCustomer(nil)
-	create, createH := tools.CreateCustomer(nil)
-	noHint := get
-	noHint.Annotations.ReadOnlyHint = nil
-	tests := []struct {
-		name    string
-		add     func(ts *tools.Toolset) error
-		wantErr bool
-	}{
-		{"read tool as read", func(ts *tools.Toolset) error { return ts.AddReadTools(server.ServerTool{Tool: get, Handler: getH}) }, false},
-		{"write tool as write", func(ts *tools.Toolset) error {
-			return ts.AddWriteTools(server.ServerTool{Tool: create, Handler: createH})
-		}, false},
-		{"write tool as read", func(ts *tools.Toolset) error {
-			return ts.AddReadTools(server.ServerTool{Tool: create, Handler: createH})
-		}, true},
-		{"read tool without readOnlyHint", func(ts *tools.Toolset) error { return ts.AddReadTools(server.ServerTool{Tool: noHint, Handler: getH}) }, true},
-		{"read tool as write", func(ts *tools.Toolset) error { return ts.AddWriteTools(server.ServerTool{Tool: get, Handler: getH}) }, true},
-		{"write tool without hint as write", func(ts *tools.Toolset) error { return ts.AddWriteTools(server.ServerTool{Tool: noHint, Handler: getH}) }, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ts := tools.NewToolset("test", "guard test")
-			err := tt.add(ts)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
-			}
-			if tt.wantErr {
-				if !errors.Is(err, tools.ErrNotReadOnly) {
-					t.Errorf("err = %v, want ErrNotReadOnly", err)
-				}
-				if n := len(ts.Tools(false)); n != 0 {
-					t.Errorf("refused tool was added anyway (%d tools)", n)
-				}
-			}
-		})
-	}
-}
 
 func TestParseToolsets(t *testing.T) {
 	tests := []struct {
@@ -81,25 +39,58 @@ func TestParseToolsets(t *testing.T) {
 	}
 }
 
-func TestSelectReadOnly(t *testing.T) {
-	all, err := tools.Select(nil, nil, tools.ToolsetNames(), false)
-	if err != nil {
-		t.Fatal(err)
+// TestInventory checks what every definition must hold: a unique name, a
+// known toolset, a kind that agrees with its hints, a binding, and a tool
+// that can be built without a client.
+func TestInventory(t *testing.T) {
+	seen := map[string]bool{}
+	for _, d := range tools.Inventory() {
+		t.Run(d.Name, func(t *testing.T) {
+			if seen[d.Name] {
+				t.Errorf("duplicate tool %s", d.Name)
+			}
+			seen[d.Name] = true
+			if !slices.Contains(tools.ToolsetNames(), d.Toolset) {
+				t.Errorf("unknown toolset %q", d.Toolset)
+			}
+			if d.Kind != d.Op.Kind() || d.Bind == nil || d.Title == "" || d.Description == "" || d.Args == nil || d.Result == nil {
+				t.Errorf("incomplete definition %+v", d)
+			}
+			tool := d.Tool()
+			if tool.Name != d.Name || tool.Title != d.Title {
+				t.Errorf("tool %s titled %q from definition %s %q", tool.Name, tool.Title, d.Name, d.Title)
+			}
+			if ro := tools.IsReadOnly(tool); ro != (d.Kind == tools.KindRead) {
+				t.Errorf("readOnlyHint %v for kind %s", ro, d.Kind)
+			}
+			if d.Kind == tools.KindDelete && !*tool.Annotations.DestructiveHint {
+				t.Errorf("a delete tool is not destructive")
+			}
+			if got, ok := tools.Lookup(d.Name); !ok || got.Name != d.Name {
+				t.Errorf("Lookup(%s) = %v, %v", d.Name, got.Name, ok)
+			}
+		})
 	}
-	ro, err := tools.Select(nil, nil, tools.ToolsetNames(), true)
-	if err != nil {
-		t.Fatal(err)
+}
+
+func TestSelect(t *testing.T) {
+	all := tools.Select(tools.ToolsetNames(), false)
+	ro := tools.Select(tools.ToolsetNames(), true)
+	if len(all) != len(tools.Inventory()) {
+		t.Errorf("all toolsets select %d of %d tools", len(all), len(tools.Inventory()))
 	}
-	if len(all) != 28 || len(ro) != 8 {
-		t.Errorf("all %d tools, read-only %d; want 28 and 8", len(all), len(ro))
-	}
-	for _, st := range ro {
-		if !tools.IsReadOnly(st.Tool) {
-			t.Errorf("%s in the read-only selection", st.Tool.Name)
+	for _, d := range ro {
+		if d.Kind != tools.KindRead || d.Availability(tools.ToolsetNames(), true) != tools.Offered {
+			t.Errorf("%s (%s) in the read-only selection", d.Name, d.Kind)
 		}
 	}
-	if n := len(tools.WriteToolNames()); n != 20 {
-		t.Errorf("%d write tools, want 20", n)
+	for _, d := range tools.Inventory() {
+		if d.Kind != tools.KindRead && d.Availability(tools.ToolsetNames(), true) != tools.OffReadOnly {
+			t.Errorf("%s offered read-only", d.Name)
+		}
+		if d.Toolset != tools.ToolsetContacts && d.Availability([]string{tools.ToolsetContacts}, false) != tools.OffToolset {
+			t.Errorf("%s offered outside its toolset", d.Name)
+		}
 	}
 }
 
@@ -109,24 +100,27 @@ func TestCatalogueMarkdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(md), "\n")
-	if len(lines) != 30 {
-		t.Fatalf("%d lines, want header, rule and 28 rows:\n%s", len(lines), md)
+	if len(lines) != len(tools.Inventory())+2 {
+		t.Fatalf("%d lines, want header, rule and one row per tool:\n%s", len(lines), md)
 	}
 	for _, l := range lines[2:] {
 		if strings.Count(l, " | ") != 4 || !strings.HasPrefix(l, "| `") {
 			t.Errorf("malformed row %q", l)
 		}
 	}
-	if !strings.Contains(md, "| `list_customers` | customers | yes | List customers |") {
+	if !strings.Contains(md, "| `list_customers` | customers | read | List customers |") {
 		t.Errorf("list_customers row missing or wrong:\n%s", md)
 	}
 }
 
 func TestHandlerWithoutClient(t *testing.T) {
-	_, h := tools.GetCustomer(nil)
+	d, ok := tools.Lookup("get_customer")
+	if !ok {
+		t.Fatal("no get_customer")
+	}
 	req := mcp.CallToolRequest{}
 	req.Params.Arguments = map[string]any{"customerId": "0cuAAAAAAAAAAAAAAAAA"}
-	res, err := h(t.Context(), req)
+	res, err := d.Bind(tools.Deps{})(t.Context(), req)
 	if err != nil || res == nil || !res.IsError {
 		t.Fatalf("handler without client = %v, %v; want an error result", res, err)
 	}

@@ -3,16 +3,20 @@ package tools
 import (
 	"context"
 	"fmt"
+	"github.com/invopop/jsonschema"
 	"reflect"
 	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/bill-mcp/bill-mcp/billapi"
 	"github.com/bill-mcp/bill-mcp/internal/index"
 )
+
+// maxListedFailures is how many failures a bulk-style answer lists one by
+// one; past it, failures are counted by code.
+const maxListedFailures = 100
 
 // Match keys of upsert_customers.
 const (
@@ -20,11 +24,19 @@ const (
 	matchName      = "name"
 )
 
-// upsertCustomersArgs are upsert_customers' arguments.
+// upsertCustomersArgs are upsert_customers' arguments; each row is
+// create_customer's arguments, checked against its schema (schemas/upsert_customers.item.json).
 type upsertCustomersArgs struct {
-	MatchOn   string               `json:"matchOn" jsonschema:"required,enum=accNumber,enum=name" jsonschema_description:"Field that says a row is an existing customer; compared case-insensitively."`
-	Customers []createCustomerArgs `json:"customers" jsonschema:"required,minItems=1,maxItems=10000" jsonschema_description:"Rows as create_customer takes them, any number."`
-	ImportKey string               `json:"importKey,omitempty" jsonschema:"maxLength=100" jsonschema_description:"Optional job id; a repeat of the same rows changes nothing."`
+	MatchOn   string           `json:"matchOn" jsonschema:"required,enum=accNumber,enum=name" jsonschema_description:"Compared case-insensitively."`
+	Customers []map[string]any `json:"customers" jsonschema:"required,minItems=1,maxItems=10000" jsonschema_description:"Each: create_customer's arguments."`
+	ImportKey string           `json:"importKey,omitempty" jsonschema:"maxLength=100" jsonschema_description:"Optional job id; a repeat changes nothing."`
+}
+
+// upsertInput is upsert_customers' arguments with the rows decoded.
+type upsertInput struct {
+	MatchOn   string
+	Customers []createCustomerArgs
+	ImportKey string
 }
 
 // upsertSummary counts upsert_customers' outcomes.
@@ -38,28 +50,38 @@ type upsertSummary struct {
 
 // rowFailure is one failed row.
 type rowFailure struct {
-	Index int `json:"index" jsonschema:"required" jsonschema_description:"0-based row."`
+	Index int `json:"index" jsonschema:"required"`
 	itemError
+}
+
+// JSONSchema is a failed row's output shape, kept small.
+func (rowFailure) JSONSchema() *jsonschema.Schema {
+	return &jsonschema.Schema{Type: "object", Required: []string{"index", "code"}}
+}
+
+// JSONSchema is the upsert summary's output shape, kept small.
+func (upsertSummary) JSONSchema() *jsonschema.Schema {
+	return &jsonschema.Schema{Type: "object", Description: "total, created, updated, unchanged, failed"}
 }
 
 // upsertOutput is upsert_customers' result.
 type upsertOutput struct {
 	Summary        upsertSummary  `json:"summary" jsonschema:"required"`
-	Failures       []rowFailure   `json:"failures,omitempty" jsonschema_description:"The first 100 failed rows."`
-	FailuresByCode map[string]int `json:"failuresByCode,omitempty" jsonschema_description:"Failed rows by code, when more than 100 failed."`
-	IDs            []string       `json:"ids" jsonschema:"required" jsonschema_description:"Customer id per row, in order; empty where the row failed."`
+	Failures       []rowFailure   `json:"failures,omitempty" jsonschema_description:"The first 100."`
+	FailuresByCode map[string]int `json:"failuresByCode,omitempty"`
+	IDs            []string       `json:"ids" jsonschema:"required" jsonschema_description:"Per row; empty where it failed."`
 }
 
-// UpsertCustomers is upsert_customers: create missing customers, update
-// those that differ, leave the rest.
-func UpsertCustomers(c *billapi.Client, ix *index.Index) (mcp.Tool, server.ToolHandlerFunc) {
-	t := newTool("upsert_customers", "Upsert customers",
-		"Sync any number of customers, matched on accNumber or name: creates the missing, updates fields that differ, leaves the rest. "+
-			"Answers counts, failures and one id per row.",
-		opUpdate, upsertCustomersArgs{}, upsertOutput{})
-	return t, handle(c, func(ctx context.Context, req mcp.CallToolRequest, a upsertCustomersArgs) *mcp.CallToolResult {
-		return upsert(ctx, c, ix, a, progressDone(ctx, req))
-	})
+func upsertCustomersDef() Def {
+	return defineBulk[upsertCustomersArgs, createCustomerArgs, upsertOutput](ToolsetCustomers, "upsert_customers", OpUpsert, "Upsert customers",
+		"Sync any number of customers matched on accNumber or name: create the missing, update what differs, leave the rest.",
+		func(ctx context.Context, d Deps, req mcp.CallToolRequest, a upsertCustomersArgs, items itemDecoder[createCustomerArgs]) *mcp.CallToolResult {
+			rows, bad := items("customers", a.Customers)
+			if bad != nil {
+				return bad
+			}
+			return upsert(ctx, d.Client, d.Index, upsertInput{MatchOn: a.MatchOn, Customers: rows, ImportKey: a.ImportKey}, progressDone(ctx, req))
+		})
 }
 
 // rowPlan is what upsert does with one row.
@@ -70,10 +92,10 @@ type rowPlan struct {
 	fail   *itemError
 }
 
-func upsert(ctx context.Context, c *billapi.Client, ix *index.Index, a upsertCustomersArgs, progress func(done, total int)) *mcp.CallToolResult {
+func upsert(ctx context.Context, c *billapi.Client, ix *index.Index, a upsertInput, progress func(done, total int)) *mcp.CallToolResult {
 	all, err := ix.Customers(ctx, c, 0)
 	if err != nil {
-		return errorResult(err, customerEntity(), opRead)
+		return errorResult(err, customerEntity(), OpRead)
 	}
 	key := func(cu *billapi.Customer) string {
 		if a.MatchOn == matchName {
@@ -135,7 +157,7 @@ func upsert(ctx context.Context, c *billapi.Client, ix *index.Index, a upsertCus
 	}
 	out := upsertOutput{IDs: make([]string, len(plans)), Summary: upsertSummary{Total: len(plans)}}
 	outcome := make([]string, len(plans)) // action per row
-	apply := func(idx []int, res []billapi.BulkResult[billapi.Customer], err error, op opKind, action string) {
+	apply := func(idx []int, res []billapi.BulkResult[billapi.Customer], err error, op Op, action string) {
 		for k, i := range idx {
 			switch {
 			case k < len(res) && res[k].Object != nil:
@@ -151,11 +173,11 @@ func upsert(ctx context.Context, c *billapi.Client, ix *index.Index, a upsertCus
 	}
 	if len(creates) > 0 {
 		res, err := c.BulkCreateCustomers(ctx, creates, billapi.BulkOptions{Progress: report(0)})
-		apply(createI, res, err, opCreate, actionCreated)
+		apply(createI, res, err, OpCreate, actionCreated)
 	}
 	if len(updates) > 0 {
 		res, err := c.BulkUpdateCustomers(ctx, updates, billapi.BulkOptions{Progress: report(len(creates))})
-		apply(updateI, res, err, opUpdate, "updated")
+		apply(updateI, res, err, OpUpdate, "updated")
 	}
 	for i, p := range plans {
 		switch {

@@ -216,7 +216,7 @@ func TestOnboardPartWay(t *testing.T) {
 		"customer": map[string]any{"name": "Half Done Inc"},
 		"contacts": []any{
 			map[string]any{"firstName": "Ok", "email": "ok@half.example"},
-			map[string]any{"firstName": "Bad", "email": "not-an-email@"},
+			map[string]any{"firstName": "Bad", "email": "bad@localhost"},
 		},
 	})
 	if !res.IsError {

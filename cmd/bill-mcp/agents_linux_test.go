@@ -235,6 +235,10 @@ func TestAgentsApprovalsAudit(t *testing.T) {
 			t.Fatalf("agent add printed %q, want the token alone", tok)
 		}
 	}
+	var status bytes.Buffer
+	if err := runVaultWith(t.Context(), []string{"status"}, g.stdio(&status, io.Discard), g.opts()); err != nil || !strings.Contains(status.String(), "agents:          4 janitor nobody other reader") {
+		t.Errorf("vault status: %v\n%s", err, status.String())
+	}
 	if list := g.agent("list"); !strings.Contains(list, "janitor  yes       destructive  customers=full bank_accounts=full") || strings.Contains(list, janitorTok) {
 		t.Errorf("agent list:\n%s", list)
 	}
@@ -410,3 +414,39 @@ func TestAgentsApprovalsAudit(t *testing.T) {
 
 // canaryAccount is a full bank account number that must never be stored in clear.
 const canaryAccount = "987654321098"
+
+// TestAuditCanaryAgainstBILLCredentials: an agent's calls against
+// credentials from the environment leave no devKey, userName, password,
+// session id, owner token, agent token or account number in the trail.
+func TestAuditCanaryAgainstBILLCredentials(t *testing.T) {
+	g := newGovVault(t)
+	tok := strings.TrimSpace(g.agent("add", "canary", "--grant", "customers=full", "--grant", "bank_accounts=full", "--confirm", "destructive"))
+	emu := startRecordingEmulator(t, emulator.Config{Identity: canaryIdentity(), Seed: 7})
+	env := append(canaryEnv(emu.URL, canaryPassword), vault.EnvDir+"="+g.dir, vault.EnvPassphrase+"="+g.env[vault.EnvPassphrase])
+	srv := startStdioServer(t, env, "--credentials", "env", "--agent", "canary")
+	id := customerID(t, mustOK(t, srv.Client, "create_customer", map[string]any{"name": "Canary Co", "email": "ap@canary.example"}))
+	mustOK(t, srv.Client, "list_customers", map[string]any{})
+	mustFail(t, srv.Client, "create_customer_bank_account", map[string]any{
+		"customerId": id, "nameOnAccount": "Canary Co", "routingNumber": "021000021", "accountNumber": canaryAccount, "agreedWithTOS": true,
+	}, "APPROVAL_REQUIRED")
+	mustFail(t, srv.Client, "delete_customer", map[string]any{"customerId": id}, "APPROVAL_REQUIRED")
+	_ = srv.Client.Close()
+
+	raw, err := os.ReadFile(filepath.Join(g.dir, audit.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions := emu.sessionIDs()
+	if len(sessions) == 0 {
+		t.Fatal("the emulator handed out no session: the test proves nothing")
+	}
+	secrets := append([]string{canaryDevKey, canaryUser, canaryPassword, canaryToken, tok, canaryAccount, "021000021", "ap@canary.example"}, sessions...)
+	for _, s := range secrets {
+		if bytes.Contains(raw, []byte(s)) {
+			t.Errorf("the audit trail holds a secret (%.6s...)", s)
+		}
+	}
+	if !bytes.Contains(raw, []byte(id)) || !bytes.Contains(raw, []byte("Canary Co")) {
+		t.Errorf("the trail does not name the customer it touched:\n%s", raw)
+	}
+}

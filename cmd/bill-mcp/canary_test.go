@@ -181,7 +181,11 @@ func TestCanaryNoSecretLeaks(t *testing.T) {
 	add := func(where string, parts ...string) { outputs[where] += strings.Join(parts, "\n") + "\n" }
 
 	t.Run("stdio", func(t *testing.T) {
-		s := startStdioServer(t, canaryEnv(emu.URL, canaryPassword), "--credentials", "env", "--log-level", "debug")
+		// Each run has a cache of its own: processes on one devKey and org
+		// share the session and BILL's limits through it, and each run here
+		// must log in (its session id is a sentinel) and must not inherit the
+		// hour-long BDC_1144 block of the ratelimit faults below.
+		s := startStdioServer(t, append(canaryEnv(emu.URL, canaryPassword), "XDG_CACHE_HOME="+t.TempDir()), "--credentials", "env", "--log-level", "debug")
 		add("stdio tool results", toolDay(t, s.Client, "stdio")...)
 		// echo: an upstream whose error message quotes the request, form
 		// body and credentials included; the redactor must catch it.
@@ -205,7 +209,7 @@ func TestCanaryNoSecretLeaks(t *testing.T) {
 	})
 
 	t.Run("stdio wrong password", func(t *testing.T) {
-		s := startStdioServer(t, canaryEnv(emu.URL, canaryWrongPW), "--credentials", "env", "--log-level", "debug")
+		s := startStdioServer(t, append(canaryEnv(emu.URL, canaryWrongPW), "XDG_CACHE_HOME="+t.TempDir()), "--credentials", "env", "--log-level", "debug")
 		sc, isErr, raw := callTool(t, s.Client, "list_customers", map[string]any{})
 		if !isErr || !strings.Contains(raw, "BDC_1101") {
 			t.Errorf("wrong password: want an isError result naming BDC_1101, got %v %s", sc, raw)
@@ -215,7 +219,7 @@ func TestCanaryNoSecretLeaks(t *testing.T) {
 	})
 
 	t.Run("http", func(t *testing.T) {
-		hs := startHTTPServer(t, canaryEnv(emu.URL, canaryPassword), "--credentials", "env", "--log-level", "debug")
+		hs := startHTTPServer(t, append(canaryEnv(emu.URL, canaryPassword), "XDG_CACHE_HOME="+t.TempDir()), "--credentials", "env", "--log-level", "debug")
 		notes := &lockedBuffer{}
 		c := hs.client(t, canaryToken, notes)
 		add("http tool results", toolDay(t, c, "http")...)

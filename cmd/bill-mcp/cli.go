@@ -89,6 +89,13 @@ func commands() []*command {
 			run:     runAudit,
 		},
 		{
+			name:    "limits",
+			summary: "Show BILL's limits as every bill-mcp on the devKey and org shares them.",
+			details: limitsDetails,
+			flagSet: func() *flag.FlagSet { return new(limitsFlags).flagSet() },
+			run:     runLimits,
+		},
+		{
 			name:    "tools",
 			summary: "Print the tool catalogue (no credentials needed).",
 			flagSet: func() *flag.FlagSet { return new(toolsFlags).flagSet() },

@@ -28,6 +28,10 @@ import (
 // real client would: as a child process.
 var binPath string
 
+// cacheHome is the children's XDG_CACHE_HOME: the local coordination
+// backend keeps its files there without a vault, never in the user's own.
+var cacheHome string
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "bill-mcp-bin-")
 	if err != nil {
@@ -35,6 +39,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binPath = filepath.Join(dir, "bill-mcp")
+	cacheHome = filepath.Join(dir, "cache")
 	build := exec.Command("go", "build", "-o", binPath, ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
@@ -110,9 +115,10 @@ func (c *captureWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return http.NewResponseController(c.ResponseWriter).Hijack()
 }
 
-// serverEnv is the child's environment: PATH and HOME only, plus extra.
+// serverEnv is the child's environment: PATH, HOME and a cache directory
+// of the test run's own, plus extra (a later entry wins).
 func serverEnv(extra ...string) []string {
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "XDG_CACHE_HOME=" + cacheHome}
 	return append(env, extra...)
 }
 

@@ -41,6 +41,10 @@ type serveFlags struct {
 	toolsetsArg string // --toolsets as given
 	toolsets    []string
 	maxInFlight int
+	hourlyLimit int
+	loginLimit  int
+	coord       string // --coordination as given ("" = $BILL_MCP_COORDINATION, else local)
+	stateless   bool
 	logFormat   string
 	logLevel    string
 	gov         governFlags
@@ -57,7 +61,11 @@ func (f *serveFlags) flagSet() *flag.FlagSet {
 	fs.StringVar(&f.baseURL, "base-url", "", "BILL v2 base `URL` override, e.g. an emulator or a proxy (default $BILL_BASE_URL)")
 	fs.BoolVar(&f.readOnly, "read-only", false, "offer and allow only tools that read")
 	fs.StringVar(&f.toolsetsArg, "toolsets", "all", "the toolsets offered, `customers,contacts,bank_accounts|all` (comma-separated)")
-	fs.IntVar(&f.maxInFlight, "max-in-flight", 1, "BILL requests in flight at once: `1..3`")
+	fs.IntVar(&f.maxInFlight, "max-in-flight", billapi.MaxInFlightLimit, "BILL requests in flight at once: `1..3`, shared with every bill-mcp on the devKey and org")
+	fs.IntVar(&f.hourlyLimit, "hourly-limit", billapi.DefaultHourlyRequestLimit, "requests an hour (`N`) that every bill-mcp on the devKey and org may spend together")
+	fs.IntVar(&f.loginLimit, "login-limit", billapi.DefaultHourlyLoginLimit, "logins an hour (`N`) that every bill-mcp on the devKey and org may spend together")
+	fs.StringVar(&f.coord, "coordination", "", "where BILL's limits are shared: `local|redis://HOST:PORT[/DB]` (default $BILL_MCP_COORDINATION, else local)")
+	fs.BoolVar(&f.stateless, "stateless", false, "with --transport http: no server-side MCP sessions, so any replica can answer any request")
 	fs.StringVar(&f.logFormat, "log-format", "json", "format of the log lines on stderr: `json|console`")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: trace, debug, info, warn or error")
 	f.gov.define(fs)
@@ -80,6 +88,12 @@ func parseServeFlags(args []string, s stdio) (serveFlags, error) {
 	}
 	if f.maxInFlight < 1 || f.maxInFlight > billapi.MaxInFlightLimit {
 		return f, fmt.Errorf("--max-in-flight %d: use 1 to %d (BILL allows %d requests in flight): %w", f.maxInFlight, billapi.MaxInFlightLimit, billapi.MaxInFlightLimit, errUsage)
+	}
+	if f.hourlyLimit < 1 || f.loginLimit < 1 {
+		return f, fmt.Errorf("--hourly-limit %d, --login-limit %d: use positive numbers (BILL allows %d requests and %d logins an hour): %w", f.hourlyLimit, f.loginLimit, billapi.DefaultHourlyRequestLimit, billapi.DefaultHourlyLoginLimit, errUsage)
+	}
+	if f.stateless && f.transport != server.TransportHTTP {
+		return f, fmt.Errorf("--stateless applies to --transport http only: %w", errUsage)
 	}
 	if f.credentials != "" && f.credentials != "env" {
 		return f, fmt.Errorf("--credentials %q: the only value is env (or use --profile): %w", f.credentials, errUsage)
@@ -129,6 +143,7 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		baseURL  string
 		store    billapi.SessionStore
 		source   string
+		vaultDir string
 		indexKey string
 		ixStore  index.Store // nil: the search index lives in memory only
 		jstore   *journal.Store
@@ -163,24 +178,36 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		if err != nil {
 			return fmt.Errorf("credentials: %w", err)
 		}
-		creds, baseURL, store, source, jstore = res.Credentials, res.BaseURL, res.SessionStore, res.Source, res.Journal
+		creds, baseURL, store, source, vaultDir = res.Credentials, res.BaseURL, res.SessionStore, res.Source, res.VaultDir
+		jstore = res.Journal
 		indexKey = res.IndexKey
 		if res.IndexStore != nil {
 			ixStore = res.IndexStore
+		}
+		if w := orgIDWarning(creds.OrgID); w != "" {
+			logger.Warn().Str("credentials", source).Msg(w)
 		}
 	}
 
 	ix := index.New(index.Options{Key: indexKey, Store: ixStore})
 	defer ix.Flush(context.WithoutCancel(ctx))
 
-	client, err := billapi.New(billapi.Config{
-		BaseURL:      baseURL,
-		Credentials:  creds,
-		MaxInFlight:  f.maxInFlight,
-		SessionStore: store,
-		Logger:       &logger,
-		Observer:     ix,
-	})
+	cfg := billapi.Config{
+		BaseURL:             baseURL,
+		Credentials:         creds,
+		MaxInFlight:         f.maxInFlight,
+		HourlyRequestBudget: f.hourlyLimit,
+		HourlyLoginBudget:   f.loginLimit,
+		SessionStore:        store,
+		Logger:              &logger,
+		Observer:            ix,
+	}
+	coordName, err := coordinate(ctx, &cfg, f.coord, f.emulator, vaultDir, s, logger, redactor)
+	if err != nil {
+		return err
+	}
+	defer closeCoordinator(cfg.Coordinator)
+	client, err := billapi.New(cfg)
 	if err != nil {
 		return fmt.Errorf("BILL client: %w", err)
 	}
@@ -210,6 +237,10 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		Str("credentials", source).
 		Str("base_url", baseURL).
 		Int("max_in_flight", f.maxInFlight).
+		Int("hourly_limit", f.hourlyLimit).
+		Int("login_limit", f.loginLimit).
+		Str("coordination", coordName).
+		Bool("stateless", f.stateless).
 		Msg("bill-mcp serving")
 
 	if f.transport == server.TransportStdio {
@@ -232,6 +263,7 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		Addr:         f.addr,
 		Token:        token,
 		Logger:       logger,
+		Stateless:    f.stateless,
 		Agents:       httpAgents(agents),
 		AllowedHosts: f.gov.hosts(f.addr),
 		MaxBody:      f.gov.maxBodyMB << 20,

@@ -59,13 +59,9 @@ func runTools(_ context.Context, args []string, s stdio) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TOOL\tTOOLSET\tREAD-ONLY\tTITLE\tDESCRIPTION")
+	fmt.Fprintln(tw, "TOOL\tTOOLSET\tKIND\tTITLE\tDESCRIPTION")
 	for _, e := range entries {
-		ro := "no"
-		if e.ReadOnly {
-			ro = "yes"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Name, e.Toolset, ro, e.Title, e.Description)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Name, e.Toolset, e.Kind, e.Title, e.Description)
 	}
 	return tw.Flush()
 }

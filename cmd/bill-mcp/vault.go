@@ -232,7 +232,7 @@ func vaultSet(ctx context.Context, v *vault.Vault, args []string, s stdio) error
 	fmt.Fprintf(s.Out, "%s profile %s (%s, orgId %s)\n", verb, name, p.Environment, p.OrgID)
 	if in["orgId"] != nil {
 		if w := orgIDWarning(p.OrgID); w != "" {
-			fmt.Fprintf(s.Err, "warning: %s; fix it with: bill-mcp vault set %s --org-id ORGID\n", w, name)
+			fmt.Fprintf(s.Err, "warning: %s. The profile is saved as given; fix it with: bill-mcp vault set %s --org-id ORGID\n", w, name)
 		}
 	}
 	return nil
@@ -245,8 +245,8 @@ func orgIDWarning(id string) string {
 		return ""
 	}
 	return fmt.Sprintf("orgId %q does not look like a BILL organization ID, which begins with %s "+
-		"(find it in BILL under Settings > Sync & Integrations, or in the API login details next to the devKey); BILL refuses a login with the wrong one. "+
-		"The profile is saved as given", id, vault.OrgIDPrefix)
+		"(find it in BILL under Settings > Sync & Integrations, or in the API login details next to the devKey); BILL refuses a login with the wrong one",
+		id, vault.OrgIDPrefix)
 }
 
 // currentProfile reads the profile if it exists.
@@ -533,6 +533,11 @@ func vaultStatus(ctx context.Context, v *vault.Vault, args []string, s stdio) er
 		tok = "stored"
 	}
 	fmt.Fprintf(s.Out, "http token:      %s\n", tok)
+	agents, err := v.AgentNames(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.Out, "agents:          %d %s\n", len(agents), strings.Join(agents, " "))
 	return nil
 }
 

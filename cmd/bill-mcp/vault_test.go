@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bill-mcp/bill-mcp/billapi/emulator"
 	"github.com/bill-mcp/bill-mcp/secret"
 	"github.com/bill-mcp/bill-mcp/vault"
 )
@@ -216,6 +217,38 @@ func TestVaultSetWarnsOnOrgID(t *testing.T) {
 				t.Errorf("the warning does not say how to fix it: %q", errOut)
 			}
 			noSecrets(t, "set", out, errOut)
+		})
+	}
+}
+
+// TestServeWarnsOnOrgID: credentials from the environment are not refused
+// for an orgId without BILL's 008 prefix, but serve says so in its log.
+func TestServeWarnsOnOrgID(t *testing.T) {
+	emu := startRecordingEmulator(t, emulator.Config{})
+	tests := []struct {
+		orgID string
+		warn  bool
+	}{
+		{"00801DEMO00000000001", false},
+		{"ABC123", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.orgID, func(t *testing.T) {
+			env := map[string]string{
+				"BILL_DEV_KEY": "demo-dev-key", "BILL_USERNAME": "demo@bill-mcp.local", "BILL_PASSWORD": "demo-password",
+				"BILL_ORG_ID": tt.orgID, "BILL_ENV": "sandbox",
+			}
+			var out, errOut lockedBuffer
+			err := runServe(t.Context(), []string{"--credentials", "env", "--base-url", emu.URL},
+				stdio{In: strings.NewReader(""), Out: &out, Err: &errOut, Getenv: func(k string) string { return env[k] }})
+			if err != nil {
+				t.Fatalf("serve: %v\n%s", err, errOut.String())
+			}
+			warned := strings.Contains(errOut.String(), `orgId \"`+tt.orgID+`\" does not look like a BILL organization ID`)
+			if warned != tt.warn {
+				t.Errorf("warned = %v, want %v; stderr:\n%s", warned, tt.warn, errOut.String())
+			}
+			noSecrets(t, "serve log", errOut.String())
 		})
 	}
 }

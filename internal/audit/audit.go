@@ -64,7 +64,6 @@ type Record struct {
 	Decision   string    `json:"decision"`
 	Rule       string    `json:"rule"`
 	Approval   string    `json:"approval,omitempty"` // approval code asked for or used
-	ApprovedOf string    `json:"approvedOf,omitempty"`
 	Outcome    string    `json:"outcome"`
 	Code       string    `json:"code,omitempty"` // BILL or local error code on failure
 	DurationMS float64   `json:"durationMs"`

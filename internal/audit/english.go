@@ -211,9 +211,6 @@ func (r Record) English() string {
 	if refs := r.refsText(); refs != "" {
 		what += " " + refs
 	}
-	if r.ApprovedOf != "" {
-		what += " [" + r.ApprovedOf + "]"
-	}
 	line := fmt.Sprintf("%s  %s  %s  %s", r.Time.UTC().Format("2006-01-02 15:04:05"), r.Agent, what, r.DecisionText())
 	if r.Outcome == Failed {
 		code := r.Code

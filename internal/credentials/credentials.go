@@ -62,6 +62,7 @@ type Resolved struct {
 	SessionStore billapi.SessionStore // nil for --credentials env (in-memory session)
 	Source       string               // "profile NAME" or "environment", for the startup log
 	Environment  vault.Environment    // sandbox or production
+	VaultDir     string               // the vault's directory for a profile; "" for --credentials env
 	// IndexKey names the environment, host and org, for the search index.
 	IndexKey string
 	// IndexStore keeps the search index encrypted in the vault directory;
@@ -192,6 +193,7 @@ func fromVault(ctx context.Context, o Options, getenv func(string) string) (Reso
 		SessionStore: NewSessionStore(cache, o.Redactor),
 		Source:       "profile " + name,
 		Environment:  p.Environment,
+		VaultDir:     v.Dir(),
 		vault:        v,
 	}, nil
 }

@@ -137,43 +137,21 @@ func (o Op) NeedsApproval(c Confirm) bool {
 	return false
 }
 
-// Verb is the op's action in words: read, list, create, update, delete...
-func (o Op) Verb() string { return Verb(o.Tool) }
-
-// Verb names what a tool does, from its name (create_customer -> create).
-func Verb(tool string) string {
-	name := strings.TrimPrefix(tool, "bulk_")
-	v, _, _ := strings.Cut(name, "_")
-	return v
-}
-
-// KindOf derives a tool's kind from its name and annotations. It is the one
-// place to switch to the tool inventory's own Kind once tools/ has it.
-func KindOf(name string, readOnly bool) Kind {
-	switch {
-	case readOnly:
-		return KindRead
-	case Verb(name) == "delete":
-		return KindDelete
-	default:
-		return KindWrite
-	}
-}
-
 // Catalog maps each tool name to its Op.
 type Catalog map[string]Op
 
-// NewCatalog reads every tool of every toolset.
+// NewCatalog reads every tool of the tool inventory, with its toolset and kind.
 func NewCatalog() (Catalog, error) {
-	all, err := tools.Toolsets(nil, nil)
-	if err != nil {
-		return nil, err
-	}
 	c := Catalog{}
-	for _, ts := range all {
-		for _, t := range ts.Tools(false) {
-			c[t.Tool.Name] = Op{Tool: t.Tool.Name, Area: ts.Name, Kind: KindOf(t.Tool.Name, tools.IsReadOnly(t.Tool))}
+	for _, d := range tools.Inventory() {
+		k := KindWrite
+		switch d.Kind {
+		case tools.KindRead:
+			k = KindRead
+		case tools.KindDelete:
+			k = KindDelete
 		}
+		c[d.Name] = Op{Tool: d.Name, Area: d.Toolset, Kind: k}
 	}
 	return c, nil
 }

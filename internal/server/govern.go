@@ -388,7 +388,7 @@ func (gv *governor) runApproved(ctx context.Context, req mcp.CallToolRequest) (*
 		args = map[string]any{}
 	}
 	stored.Params.Arguments = args
-	rec.Tool, rec.ApprovedOf = call.Tool, ""
+	rec.Tool = call.Tool
 	if s := audit.SummarizeArgs(args); s != "" {
 		rec.Args = s
 	}

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -174,5 +175,32 @@ func TestApprovedCallOnAServerThatDoesNotServeItIsKept(t *testing.T) {
 	}
 	if got, err := store.Get(call.Code); err != nil || got.State != approval.StateApproved {
 		t.Errorf("the code was spent: %+v %v", got, err)
+	}
+}
+
+// TestAgentListCostsLess reports the bytes of tools/list an agent reads,
+// against the owner's, and of a refusal and an approval answer.
+func TestAgentListCostsLess(t *testing.T) {
+	size := func(c *client.Client) int {
+		res, err := c.ListTools(t.Context(), mcp.ListToolsRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(res)
+		return len(b)
+	}
+	owner, _ := governed(t, server.Governance{})
+	reader, _ := governed(t, server.Governance{Agent: "reader"})
+	janitor, _ := governed(t, server.Governance{Agent: "janitor"})
+	o, r, j := size(owner), size(reader), size(janitor)
+	t.Logf("tools/list bytes: owner %d, reader (customers=read) %d, janitor (customers=full, confirm destructive) %d", o, r, j)
+	if r >= o || j >= o || r >= j {
+		t.Errorf("an agent's list is not smaller than the owner's: owner %d reader %d janitor %d", o, r, j)
+	}
+	refused, _ := callTool(t, reader, "create_customer", map[string]any{"name": "X"})
+	held, _ := callTool(t, janitor, "delete_customer", map[string]any{"customerId": "0cu01ABCDEFGHIJKLMNO"})
+	t.Logf("answer bytes: refusal %d, approval required %d", len(text(refused)), len(text(held)))
+	if len(text(refused)) > 400 || len(text(held)) > 600 {
+		t.Errorf("policy answers too long: %q / %q", text(refused), text(held))
 	}
 }

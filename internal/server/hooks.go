@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -25,29 +23,28 @@ const (
 	OutcomeRefused      = "refused"
 )
 
-// ErrReadOnly is the error a read-only server answers to a write tool.
-var ErrReadOnly = errors.New("server is read-only")
-
-// callHooks logs one line per tool call and enforces read-only mode. It
-// uses mcp-go's hooks rather than middleware because calls that fail input
-// validation never reach middleware. It logs no argument values.
+// callHooks logs one line per tool call, hides the tools the server
+// registered only to refuse them, makes arguments forgiving where that is
+// safe, and rewords validation failures. It uses mcp-go's hooks rather than
+// middleware because calls that fail input validation never reach
+// middleware. It logs no argument values.
 type callHooks struct {
-	log     zerolog.Logger
-	refused []string // write tools a read-only server refuses by name
-	explain *argExplainer
-	gv      *governor // policy and audit; set by New
+	log    zerolog.Logger
+	hidden map[string]bool // tools registered only to answer a refusal
+	args   *tools.ArgValidator
+	gv     *governor // policy and audit; set by New
 
 	mu     sync.Mutex
 	starts map[string]time.Time // by session and request id
 }
 
-func newCallHooks(log zerolog.Logger, refused []string, explain *argExplainer) *callHooks {
-	return &callHooks{log: log, refused: refused, explain: explain, starts: map[string]time.Time{}}
+func newCallHooks(log zerolog.Logger, hidden map[string]bool, args *tools.ArgValidator) *callHooks {
+	return &callHooks{log: log, hidden: hidden, args: args, starts: map[string]time.Time{}}
 }
 
 func (h *callHooks) hooks() *mcpserver.Hooks {
 	hk := &mcpserver.Hooks{}
-	hk.AddOnRequestInitialization(h.refuseWrites)
+	hk.AddAfterListTools(h.hide)
 	hk.AddBeforeCallTool(h.before)
 	hk.AddAfterCallTool(h.after)
 	hk.AddOnError(h.onError)
@@ -67,7 +64,24 @@ func callKey(ctx context.Context, id any) string {
 	return sid + "\x00" + fmt.Sprint(id)
 }
 
-func (h *callHooks) before(ctx context.Context, id any, _ *mcp.CallToolRequest) {
+// hide removes from a tools/list answer the tools registered only to be
+// refused. mcp-go v1.2.1 enforces a WithToolFilter at call time too, which
+// would turn the refusal back into a JSON-RPC "tool not found"; its
+// AfterListTools hook gets the answer by pointer, before it is sent.
+func (h *callHooks) hide(_ context.Context, _ any, _ *mcp.ListToolsRequest, res *mcp.ListToolsResult) {
+	if res == nil || len(h.hidden) == 0 {
+		return
+	}
+	res.Tools = slices.DeleteFunc(res.Tools, func(t mcp.Tool) bool { return h.hidden[t.Name] })
+}
+
+// before notes the start of a call and coerces forgivable arguments (a
+// number for a digit-string enum, "true" for a boolean) before mcp-go
+// validates them against the input schema.
+func (h *callHooks) before(ctx context.Context, id any, req *mcp.CallToolRequest) {
+	if req != nil && !h.hidden[req.Params.Name] {
+		req.Params.Arguments = h.args.Coerce(req.Params.Name, req.Params.Arguments)
+	}
 	h.mu.Lock()
 	h.starts[callKey(ctx, id)] = time.Now()
 	h.mu.Unlock()
@@ -131,36 +145,6 @@ func (h *callHooks) line(tool string, d time.Duration, outcome, code string) {
 	ev.Msg("tool call")
 }
 
-// refuseWrites answers a tools/call of a write tool on a read-only server
-// with an error that says why, before anything else looks at the call.
-func (h *callHooks) refuseWrites(ctx context.Context, _ any, message any) error {
-	if len(h.refused) == 0 {
-		return nil
-	}
-	raw, ok := message.(json.RawMessage)
-	if !ok {
-		return nil
-	}
-	var m struct {
-		Method string `json:"method"`
-		Params struct {
-			Name string `json:"name"`
-		} `json:"params"`
-	}
-	if json.Unmarshal(raw, &m) != nil || m.Method != string(mcp.MethodToolsCall) {
-		return nil
-	}
-	if !slices.Contains(h.refused, m.Params.Name) {
-		return nil
-	}
-	h.line(m.Params.Name, 0, OutcomeRefused, tools.CodeReadOnly)
-	if h.gv != nil {
-		h.gv.protocolError(ctx, m.Params.Name, "read-only server", tools.CodeReadOnly)
-	}
-	return fmt.Errorf("%s: %w (started with --read-only): %s changes data and is not available. Use the get_* and list_* tools, or ask the user to restart bill-mcp without --read-only",
-		tools.CodeReadOnly, ErrReadOnly, m.Params.Name)
-}
-
 const (
 	inputValidationPrefix  = "input schema validation failed"
 	outputValidationPrefix = "output schema validation failed"
@@ -188,40 +172,27 @@ func (h *callHooks) classify(req *mcp.CallToolRequest, res *mcp.CallToolResult) 
 	text := firstText(res)
 	switch {
 	case strings.HasPrefix(text, inputValidationPrefix):
-		detail, ok := h.explain.explain(tool, req.Params.Arguments)
+		detail, ok := h.args.Explain(tool, req.Params.Arguments)
 		if !ok {
-			detail = strings.TrimPrefix(strings.TrimPrefix(text, inputValidationPrefix), ": ")
+			// never mcp-go's own text: it may quote whole values
+			detail = "the arguments break the schema in a way the server cannot name"
 		}
-		setText(res, tools.CodeInvalidArgument+": the arguments do not match the input schema, so nothing was sent to BILL: "+detail+". Next: "+validationHint(detail))
+		setText(res, tools.InvalidArgumentsText(detail))
 		return OutcomeInvalidInput, tools.CodeInvalidArgument
 	case strings.HasPrefix(text, outputValidationPrefix):
-		setText(res, tools.CodeInternal+": BILL answered but the server could not present the answer in its declared shape. Next: the call may have taken effect; check with a get_* or list_* tool before calling "+tool+" again, and tell the user to report this bill-mcp bug.")
+		setText(res, tools.InvalidOutputText(tool))
 		return OutcomeError, tools.CodeInternal
 	}
-	if code := leadingCode(text); code != "" {
-		if code == tools.CodeInvalidArgument {
-			return OutcomeInvalidInput, code
-		}
+	switch code := leadingCode(text); code {
+	case "":
+	case tools.CodeInvalidArgument:
+		return OutcomeInvalidInput, code
+	case tools.CodeReadOnly, tools.CodeToolsetOff:
+		return OutcomeRefused, code
+	default:
 		return OutcomeError, code
 	}
 	return OutcomeError, ""
-}
-
-// validationHint says how to fix the most common schema failures.
-func validationHint(detail string) string {
-	for _, f := range []struct{ field, hint string }{
-		{"/customerIds", "every customerIds entry is 0cu followed by 17 letters or digits; use list_customers to find them."},
-		{"/contactIds", "every contactIds entry is cpu followed by 17 letters or digits; use list_customer_contacts to find them."},
-		{"/customerId:", "customerId is 0cu followed by 17 letters or digits; use list_customers to find it."},
-		{"/contactId:", "contactId is cpu followed by 17 letters or digits; use list_customer_contacts to find it."},
-		{"/bankAccountId:", "bankAccountId is cba followed by 17 letters or digits; use list_customer_bank_accounts to find it."},
-		{"/agreedWithTOS", "agreedWithTOS must be true, and only after the user confirms the customer agreed to BILL's Payment Terms of Service."},
-	} {
-		if strings.Contains(detail, f.field) {
-			return f.hint
-		}
-	}
-	return "correct the arguments named above to match the tool's input schema (required fields, formats, allowed values) and call again."
 }
 
 func firstText(res *mcp.CallToolResult) string {

@@ -28,23 +28,6 @@ func TestLeadingCode(t *testing.T) {
 	}
 }
 
-func TestValidationHint(t *testing.T) {
-	tests := []struct{ detail, want string }{
-		{"at /customerId: 'x' does not match pattern", "customerId is 0cu"},
-		{"at /customerIds/3: 'x' does not match pattern", "every customerIds entry"},
-		{"at /customers/0/customerId: 'x' does not match", "customerId is 0cu"},
-		{"at /contactId: 'x' does not match", "contactId is cpu"},
-		{"at /bankAccountId: 'x' does not match", "bankAccountId is cba"},
-		{"at /agreedWithTOS: value must be true", "Payment Terms"},
-		{"missing property 'name'", "required fields"},
-	}
-	for _, tt := range tests {
-		if got := validationHint(tt.detail); !strings.Contains(got, tt.want) {
-			t.Errorf("validationHint(%q) = %q, want it to mention %q", tt.detail, got, tt.want)
-		}
-	}
-}
-
 func TestPanickingHandlerBecomesErrorResult(t *testing.T) {
 	var logs strings.Builder
 	s, err := New(Options{Version: "test", Toolsets: []string{tools.ToolsetBankAccounts}, Logger: zerolog.New(&logs)})

@@ -7,8 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
@@ -49,31 +47,41 @@ type Options struct {
 	Journal *journal.Store
 }
 
-// New builds the MCP server: tools of the chosen toolsets, input and output
+// New builds the MCP server from the tool inventory: the tools of the
+// chosen toolsets (only the read tools with ReadOnly), input and output
 // schema validation, panic recovery, instructions, and the tool-call hooks
-// (one log line per call, read-only refusal, readable validation errors).
+// (one log line per call, forgiving argument coercion, readable validation
+// errors). A tool the server does not offer is still registered, hidden
+// from tools/list, with a handler that refuses it as an isError result
+// (READ_ONLY or TOOLSET_OFF) rather than a JSON-RPC error.
 func New(o Options) (*mcpserver.MCPServer, error) {
 	sets := o.Toolsets
 	if sets == nil {
 		sets = tools.ToolsetNames()
 	}
-	selected, err := tools.Select(o.Client, o.Index, sets, o.ReadOnly)
-	if err != nil {
-		return nil, fmt.Errorf("select tools: %w", err)
+	deps := tools.Deps{Client: o.Client, Index: o.Index}
+	if deps.Index == nil {
+		deps.Index = index.New(index.Options{})
 	}
-	var refused []string
-	if o.ReadOnly {
-		refused = tools.WriteToolNames()
-	}
-	schemas := make(map[string]json.RawMessage, len(selected))
-	for _, t := range selected {
-		schemas[t.Tool.Name] = t.Tool.RawInputSchema
+	var (
+		offered []mcpserver.ServerTool
+		refused []mcpserver.ServerTool
+		hidden  = map[string]bool{}
+	)
+	for _, d := range tools.Inventory() {
+		why := d.Availability(sets, o.ReadOnly)
+		if why == tools.Offered {
+			offered = append(offered, d.ServerTool(deps))
+			continue
+		}
+		refused = append(refused, refusedTool(d, why))
+		hidden[d.Name] = true
 	}
 	gv, err := newGovernor(o.Governance, o.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	hooks := newCallHooks(o.Logger, refused, newArgExplainer(schemas))
+	hooks := newCallHooks(o.Logger, hidden, tools.NewArgValidator(tools.Select(sets, o.ReadOnly)))
 	hooks.gv = gv
 	s := mcpserver.NewMCPServer(Name, o.Version,
 		mcpserver.WithToolCapabilities(false),
@@ -86,8 +94,9 @@ func New(o Options) (*mcpserver.MCPServer, error) {
 		mcpserver.WithInstructions(Instructions(sets, o.ReadOnly, o.Emulator)),
 		mcpserver.WithHooks(hooks.hooks()),
 	)
-	s.AddTools(selected...)
-	for _, t := range selected {
+	s.AddTools(offered...)
+	s.AddTools(refused...)
+	for _, t := range offered {
 		gv.handlers[t.Tool.Name] = t
 	}
 	gv.srv = s
@@ -97,32 +106,18 @@ func New(o Options) (*mcpserver.MCPServer, error) {
 	return s, nil
 }
 
-// Instructions orients an agent in a few lines: which tool for what, how
-// ids look, that delete is soft, and whether this is the emulator.
+// refusedTool stands in for a tool the server does not offer: any
+// arguments pass its input schema, and its handler answers the refusal.
+func refusedTool(d tools.Def, why tools.Availability) mcpserver.ServerTool {
+	t := mcp.NewToolWithRawSchema(d.Name, d.Description, json.RawMessage(`{"type":"object"}`))
+	return mcpserver.ServerTool{Tool: t, Handler: func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return tools.Refusal(d, why), nil
+	}}
+}
+
+// Instructions orient an agent in a few lines (see tools.Instructions).
 func Instructions(toolsets []string, readOnly, emulator bool) string {
-	var b strings.Builder
-	if emulator {
-		b.WriteString("NOTE: this server runs against the local bill-mcp emulator, not BILL. Nothing here reaches a real BILL account, and the data is gone when the server stops.\n")
-	}
-	b.WriteString("bill-mcp manages BILL accounts-receivable customer records.\n")
-	if slices.Contains(toolsets, tools.ToolsetCustomers) {
-		b.WriteString("- Customers: list_customers (nameContains finds by name) or get_customer to look up; create_customer, update_customer.\n")
-	}
-	if slices.Contains(toolsets, tools.ToolsetContacts) {
-		b.WriteString("- People at a customer: *_customer_contact tools; list_customer_contacts with customerId shows a customer's contacts.\n")
-	}
-	if slices.Contains(toolsets, tools.ToolsetBankAccounts) {
-		b.WriteString("- Bank accounts: *_customer_bank_account tools; one active account per customer; numbers are always masked.\n")
-	}
-	b.WriteString("- Ids are 20 characters: customers 0cu..., contacts cpu..., bank accounts cba.... Take them from create_* or list_* answers; never invent one.\n")
-	if readOnly {
-		b.WriteString("- This server is read-only: only get_* and list_* tools are available.\n")
-	} else {
-		b.WriteString("- delete_* is soft (isActive becomes 2) and undelete_* restores; a deleted customer still holds its name.\n")
-		b.WriteString("- For more than 5 items use the bulk_* tools: any number of items, one result per item.\n")
-	}
-	b.WriteString("- A failed call answers CODE: message. Next: what to do. Follow the Next step.")
-	return b.String()
+	return tools.Instructions(toolsets, readOnly, emulator)
 }
 
 // withJournal hands the import journal store to the tool handlers.
@@ -145,7 +140,7 @@ func panicToResult(log zerolog.Logger) mcpserver.ToolHandlerMiddleware {
 			defer func() {
 				if r := recover(); r != nil {
 					log.Error().Str("tool", req.Params.Name).Msg("tool handler panicked")
-					res = mcp.NewToolResultError(tools.CodeInternal + ": the server failed while handling this call. Next: check with a get_* or list_* tool whether anything changed, then tell the user to look at the bill-mcp log.")
+					res = mcp.NewToolResultError(tools.PanicText())
 					err = nil
 				}
 			}()

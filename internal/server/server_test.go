@@ -223,20 +223,57 @@ func TestToolCallLogLines(t *testing.T) {
 	}
 }
 
-func TestReadOnlyRefusalIsLogged(t *testing.T) {
-	var logs syncBuffer
-	s := newServer(t, server.Options{ReadOnly: true, Logger: zerolog.New(&logs)})
-	c := inProcess(t, s)
-	_, err := callTool(t, c, "delete_customer", map[string]any{"customerId": "0cuAAAAAAAAAAAAAAAAA"})
-	if err == nil || !strings.Contains(err.Error(), "read-only") {
-		t.Fatalf("delete on a read-only server: %v", err)
+// A tool the server does not offer answers an isError result with a code
+// and a hint (not a JSON-RPC error), is logged as refused, sends nothing to
+// BILL, and is not listed.
+func TestRefusalIsToolResult(t *testing.T) {
+	tests := []struct {
+		name     string
+		opts     server.Options
+		tool     string
+		args     map[string]any
+		wantCode string
+		wantHint string
+	}{
+		{"write on read-only", server.Options{ReadOnly: true}, "delete_customer", map[string]any{"customerId": "0cuAAAAAAAAAAAAAAAAA"}, tools.CodeReadOnly, "without --read-only"},
+		{"bad arguments on read-only", server.Options{ReadOnly: true}, "create_customer", map[string]any{"nme": 3}, tools.CodeReadOnly, "without --read-only"},
+		{"toolset off", server.Options{Toolsets: []string{tools.ToolsetContacts}}, "get_customer", map[string]any{"customerId": "0cuAAAAAAAAAAAAAAAAA"}, tools.CodeToolsetOff, "--toolsets including customers"},
 	}
-	lines := logs.lines(t)
-	if len(lines) != 1 || lines[0]["outcome"] != server.OutcomeRefused || lines[0]["bill_code"] != tools.CodeReadOnly {
-		t.Errorf("log = %v", lines)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs syncBuffer
+			tt.opts.Logger = zerolog.New(&logs)
+			s := newServer(t, tt.opts)
+			c := inProcess(t, s)
+			listed, err := c.ListTools(t.Context(), mcp.ListToolsRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tool := range listed.Tools {
+				if tool.Name == tt.tool {
+					t.Errorf("%s is listed", tt.tool)
+				}
+			}
+			res, err := callTool(t, c, tt.tool, tt.args)
+			if err != nil {
+				t.Fatalf("refusal came as a protocol error: %v", err)
+			}
+			text := ""
+			if tc, ok := mcp.AsTextContent(res.Content[0]); ok {
+				text = tc.Text
+			}
+			if !res.IsError || !strings.HasPrefix(text, tt.wantCode+": ") || !strings.Contains(text, "Next: ") || !strings.Contains(text, tt.wantHint) {
+				t.Errorf("refusal = %q (isError %v)", text, res.IsError)
+			}
+			lines := logs.lines(t)
+			if len(lines) != 1 || lines[0]["outcome"] != server.OutcomeRefused || lines[0]["bill_code"] != tt.wantCode {
+				t.Errorf("log = %v", lines)
+			}
+		})
 	}
-	// a read tool still works
-	res, err := callTool(t, c, "list_customers", map[string]any{})
+	// a read tool still works on a read-only server
+	s := newServer(t, server.Options{ReadOnly: true})
+	res, err := callTool(t, inProcess(t, s), "list_customers", map[string]any{})
 	if err != nil || res.IsError {
 		t.Errorf("list on a read-only server: %v %+v", err, res)
 	}

@@ -1,8 +1,14 @@
 package server
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
+
+	mcpserver "github.com/mark3labs/mcp-go/server"
+
+	"github.com/bill-mcp/bill-mcp/secret"
 )
 
 func TestSessionTracker(t *testing.T) {
@@ -42,5 +48,36 @@ func TestSessionTracker(t *testing.T) {
 	}
 	if _, err := tr.Validate("mcp-session-forged"); err == nil {
 		t.Error("a foreign id was accepted")
+	}
+}
+
+func TestSSEStreamsAreCapped(t *testing.T) {
+	s := mcpserver.NewMCPServer("t", "1")
+	h, shutdown, err := handler(s, HTTPOptions{Transport: TransportSSE, Token: secret.New("sse-token-0123456789abcdef"), MaxSessions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = shutdown(t.Context()) }()
+	hs := httptest.NewServer(h)
+	defer hs.Close()
+	open := func() *http.Response {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, hs.URL+PathSSE, nil)
+		req.Host = "127.0.0.1"
+		req.Header.Set("Authorization", "Bearer sse-token-0123456789abcdef")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	first := open()
+	defer first.Body.Close()
+	if first.StatusCode != http.StatusOK {
+		t.Fatalf("first stream: HTTP %d", first.StatusCode)
+	}
+	second := open()
+	second.Body.Close()
+	if second.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("second stream past the cap: HTTP %d, want 503", second.StatusCode)
 	}
 }

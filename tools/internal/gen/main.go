@@ -42,7 +42,7 @@ func run(dir string) error {
 		if _, keep := files[name]; keep {
 			continue
 		}
-		if strings.HasSuffix(name, ".input.json") || strings.HasSuffix(name, ".output.json") {
+		if strings.HasSuffix(name, ".input.json") || strings.HasSuffix(name, ".output.json") || strings.HasSuffix(name, ".item.json") {
 			errs = append(errs, os.Remove(filepath.Join(dir, name)))
 		}
 	}

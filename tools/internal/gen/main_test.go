@@ -35,7 +35,7 @@ func TestRunWritesSchemasAndDropsStaleOnes(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(schemas) != len(want) || len(want) == 0 {
-		t.Errorf("%d schema files written, want %d (an input and an output schema per tool)", len(schemas), len(want))
+		t.Errorf("%d schema files written, want %d (input, args and output per tool, item per bulk tool)", len(schemas), len(want))
 	}
 	before, err := os.Stat(filepath.Join(dir, "get_customer.input.json"))
 	if err != nil {
