@@ -153,4 +153,15 @@ type BulkOptions struct {
 	// Progress, if set, is called after each chunk of up to 100 items with
 	// the number of items finished so far and the total.
 	Progress func(done, total int)
+	// Settled, if set, is called once per chunk after its items settled,
+	// with their outcomes (a crash journal records them as they land). It
+	// may be called from several goroutines at once.
+	Settled func([]ItemOutcome)
+}
+
+// ItemOutcome is one item's outcome as BulkOptions.Settled reports it.
+type ItemOutcome struct {
+	Index int    // position in the input
+	ID    string // id of the object BILL answered; "" when the item failed
+	Err   *Error // why the item failed; nil when ID is set
 }

@@ -132,7 +132,7 @@ func bulkCreate[T any](ctx context.Context, c *Client, k kind[T], objs []T, o Bu
 		}
 		return outs, nil
 	}
-	err := runChunks(ctx, c, len(objs), o, func(ctx context.Context, start, end int) error {
+	err := runChunks(ctx, c, len(objs), o, settling(o, k, res, func(ctx context.Context, start, end int) error {
 		var idx []int
 		var batch []T
 		for i := start; i < end; i++ {
@@ -151,7 +151,7 @@ func bulkCreate[T any](ctx context.Context, c *Client, k kind[T], objs []T, o Bu
 			res[i].Object, res[i].Err = outs[j].obj, outs[j].err
 		}
 		return ferr
-	})
+	}))
 	if err != nil {
 		failRest(res, 0, err)
 		return res, err
@@ -264,7 +264,7 @@ func settleItems[T any](ctx context.Context, c *Client, k kind[T], verb string, 
 func bulkByID[T any](ctx context.Context, c *Client, k kind[T], verb string, ids []string, o BulkOptions) ([]BulkResult[T], error) {
 	op := "Bulk/Crud/" + verb + "/" + k.entity
 	res := newResults[T](len(ids))
-	err := runChunks(ctx, c, len(ids), o, func(ctx context.Context, start, end int) error {
+	err := runChunks(ctx, c, len(ids), o, settling(o, k, res, func(ctx context.Context, start, end int) error {
 		var idx []int
 		var elems []idData
 		var sentIDs []string
@@ -278,7 +278,7 @@ func bulkByID[T any](ctx context.Context, c *Client, k kind[T], verb string, ids
 			sentIDs = append(sentIDs, ids[i])
 		}
 		return bulkSend(ctx, c, k, verb, elems, sentIDs, nil, idx, res)
-	})
+	}))
 	if err != nil {
 		failRest(res, 0, err)
 		return res, err
@@ -292,7 +292,7 @@ func bulkByID[T any](ctx context.Context, c *Client, k kind[T], verb string, ids
 func bulkUpdate[T any](ctx context.Context, c *Client, k kind[T], objs []T, o BulkOptions) ([]BulkResult[T], error) {
 	op := "Bulk/Crud/Update/" + k.entity
 	res := newResults[T](len(objs))
-	err := runChunks(ctx, c, len(objs), o, func(ctx context.Context, start, end int) error {
+	err := runChunks(ctx, c, len(objs), o, settling(o, k, res, func(ctx context.Context, start, end int) error {
 		var idx, needFill []int
 		for i := start; i < end; i++ {
 			if e := checkID(op, fmt.Sprintf("item %d: id", i), k.prefix, k.id(&objs[i])); e != nil {
@@ -337,7 +337,7 @@ func bulkUpdate[T any](ctx context.Context, c *Client, k kind[T], objs []T, o Bu
 			sentObjs = append(sentObjs, &w)
 		}
 		return bulkSend(ctx, c, k, "Update", elems, sentIDs, sentObjs, send, res)
-	})
+	}))
 	if err != nil {
 		failRest(res, 0, err)
 		return res, err
@@ -386,4 +386,25 @@ func recordsByID[T any](ctx context.Context, c *Client, k kind[T], ids []string)
 		}
 	}
 	return out, nil
+}
+
+// settling wraps a chunk function so that o.Settled hears each chunk's
+// outcomes once it is done (from the chunk's own goroutine).
+func settling[T any](o BulkOptions, k kind[T], res []BulkResult[T], do func(ctx context.Context, start, end int) error) func(ctx context.Context, start, end int) error {
+	if o.Settled == nil {
+		return do
+	}
+	return func(ctx context.Context, start, end int) error {
+		err := do(ctx, start, end)
+		outs := make([]ItemOutcome, 0, end-start)
+		for i := start; i < end; i++ {
+			out := ItemOutcome{Index: i, Err: res[i].Err}
+			if res[i].Object != nil {
+				out.ID = k.id(res[i].Object)
+			}
+			outs = append(outs, out)
+		}
+		o.Settled(outs)
+		return err
+	}
 }

@@ -282,12 +282,12 @@ async function liveTheDay() {
   const progressSeenBySDK = [];
   const bulk = await ok("bulk_create_customers", {
     customers: bulkNames.map((name, i) => ({ name, email: `ap${i + 1}@northwind.example` })),
-  }, ["results", "summary"], {
+  }, ["ids", "importKey", "summary"], {
     onprogress: (p) => progressSeenBySDK.push(p),
     resetTimeoutOnProgress: true,
     timeout: 60_000,
   });
-  const bulkIds = bulk.results.map((r) => r.id);
+  const bulkIds = bulk.ids;
   const bulkRequest = sent.find((m) => m.method === "tools/call" && m.params?.name === "bulk_create_customers");
   const progressToken = bulkRequest?.params?._meta?.progressToken;
   assert.notEqual(progressToken, undefined, "the SDK must send a progressToken with the bulk call");
@@ -298,17 +298,13 @@ async function liveTheDay() {
     assert.ok(i < bulkResponseAt,
       `progress ${m.params.progress}/${m.params.total} reached the client after the bulk result: ` +
       "clients drop progress for a finished request, so the agent never sees it");
-    progress.push({ progress: m.params.progress, total: m.params.total });
+    progress.push({ progress: m.params.progress, total: m.params.total, message: m.params.message });
   });
   check(() => {
     assert.deepEqual(bulk.summary, { total: BULK_COUNT, succeeded: BULK_COUNT, failed: 0 }, "bulk summary");
-    assert.equal(bulk.results.length, BULK_COUNT, "one result per item");
-    bulk.results.forEach((r, i) => {
-      assert.equal(r.index, i, `results[${i}].index`);
-      assert.equal(r.ok, true, `results[${i}].ok`);
-      assert.match(r.id, RE.customerId, `results[${i}].id`);
-      assert.equal(r.error, undefined, `results[${i}] has no error`);
-    });
+    assert.equal(bulk.ids.length, BULK_COUNT, "one id per item");
+    bulk.ids.forEach((id, i) => assert.match(id, RE.customerId, `ids[${i}]`));
+    assert.match(bulk.importKey, /^\S+$/, "importKey");
     assert.equal(new Set(bulkIds).size, BULK_COUNT, "every created customer has its own id");
   }, bulk);
   check(() => {
@@ -316,6 +312,7 @@ async function liveTheDay() {
     for (let i = 0; i < progress.length; i++) {
       assert.equal(progress[i].total, BULK_COUNT, `progress[${i}].total`);
       if (i > 0) assert.ok(progress[i].progress > progress[i - 1].progress, `progress must increase: ${progress[i - 1].progress} then ${progress[i].progress}`);
+      assert.match(progress[i].message ?? "", /\d+ succeeded, \d+ failed/, `progress[${i}].message says done and failed`);
     }
     assert.equal(progress.at(-1).progress, BULK_COUNT, "the last progress notification reports all items done");
   }, progress);

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -70,7 +71,9 @@ func TestThirdPartyClients(t *testing.T) {
 		for _, transport := range []string{"stdio", "http"} {
 			t.Run(transport, func(t *testing.T) {
 				t.Parallel()
-				testAgentDay(t, h, transport)
+				for range agentDayRuns(t) {
+					testAgentDay(t, h, transport)
+				}
 			})
 		}
 	})
@@ -532,6 +535,21 @@ type agentDaySummary struct {
 	} `json:"upsert"`
 	UnauthorizedStatus int `json:"unauthorizedStatus"`
 	MS                 int `json:"ms"`
+}
+
+// agentDayRuns is how many times each agent-day runs in a row: 1, or
+// E2E_AGENT_DAY_RUNS (e.g. 50, to show progress notifications arrive in
+// order before the result every time, not just once).
+func agentDayRuns(t *testing.T) int {
+	v := os.Getenv("E2E_AGENT_DAY_RUNS")
+	if v == "" {
+		return 1
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("E2E_AGENT_DAY_RUNS=%q: want a positive number", v)
+	}
+	return n
 }
 
 func testAgentDay(t *testing.T, h harness, transport string) {

@@ -71,7 +71,8 @@ type contactIDArgs struct {
 
 // contactIDsArgs name many contacts.
 type contactIDsArgs struct {
-	ContactIDs []string `json:"contactIds" jsonschema:"required,minItems=1,maxItems=10000,pattern=^cpu[A-Za-z0-9]{17}$,maxLength=20"`
+	ContactIDs []string `json:"contactIds" jsonschema:"required,minItems=1,maxLength=20"`
+	importKeyArg
 }
 
 // contactFilter is one list_customer_contacts filter.
@@ -101,12 +102,14 @@ type contactListOutput struct {
 
 // bulkCreateContactsArgs are bulk_create_customer_contacts' arguments.
 type bulkCreateContactsArgs struct {
-	Contacts []map[string]any `json:"contacts" jsonschema:"required,minItems=1,maxItems=10000" jsonschema_description:"Each: create_customer_contact's arguments."`
+	Contacts []map[string]any `json:"contacts" jsonschema:"required,minItems=1" jsonschema_description:"Each: create_customer_contact's arguments."`
+	importKeyArg
 }
 
 // bulkUpdateContactsArgs are bulk_update_customer_contacts' arguments.
 type bulkUpdateContactsArgs struct {
-	Contacts []map[string]any `json:"contacts" jsonschema:"required,minItems=1,maxItems=10000" jsonschema_description:"Each: update_customer_contact's arguments."`
+	Contacts []map[string]any `json:"contacts" jsonschema:"required,minItems=1" jsonschema_description:"Each: update_customer_contact's arguments."`
+	importKeyArg
 }
 
 func contactID(c billapi.CustomerContact) string { return c.ID }
@@ -120,7 +123,7 @@ func oneContact(ctx context.Context, call func(context.Context) (*billapi.Custom
 }
 
 func contactDefs() []Def {
-	return []Def{
+	return append([]Def{
 		define[createContactArgs, contactOutput](ToolsetContacts, "create_customer_contact", OpCreate, "Create customer contact",
 			"Add a person (who gets invoices or answers) to a customer.",
 			func(ctx context.Context, d Deps, _ mcp.CallToolRequest, a createContactArgs) *mcp.CallToolResult {
@@ -160,35 +163,7 @@ func contactDefs() []Def {
 			"Page through contacts as compact records; customerId for one customer's.",
 			listContacts),
 		findContactsDef(),
-		defineBulk[bulkCreateContactsArgs, createContactArgs, bulkOutput](ToolsetContacts, "bulk_create_customer_contacts", OpCreate, "Create many customer contacts",
-			"Create any number; a failed item does not stop the others.",
-			func(ctx context.Context, d Deps, req mcp.CallToolRequest, a bulkCreateContactsArgs, items itemDecoder[createContactArgs]) *mcp.CallToolResult {
-				in, bad := items("contacts", a.Contacts)
-				if bad != nil {
-					return bad
-				}
-				return runBulk(ctx, req, d.Client.BulkCreateCustomerContacts, mapEach(in, createContactArgs.contact), contactID, contactEntity(), OpCreate)
-			}),
-		defineBulk[bulkUpdateContactsArgs, updateContactArgs, bulkOutput](ToolsetContacts, "bulk_update_customer_contacts", OpUpdate, "Update many customer contacts",
-			"Update many contacts; each item names its contactId.",
-			func(ctx context.Context, d Deps, req mcp.CallToolRequest, a bulkUpdateContactsArgs, items itemDecoder[updateContactArgs]) *mcp.CallToolResult {
-				in, bad := items("contacts", a.Contacts)
-				if bad != nil {
-					return bad
-				}
-				return runBulk(ctx, req, d.Client.BulkUpdateCustomerContacts, mapEach(in, updateContactArgs.contact), contactID, contactEntity(), OpUpdate)
-			}),
-		define[contactIDsArgs, bulkOutput](ToolsetContacts, "bulk_delete_customer_contacts", OpDelete, "Delete many customer contacts",
-			"Soft-delete many contacts by id.",
-			func(ctx context.Context, d Deps, req mcp.CallToolRequest, a contactIDsArgs) *mcp.CallToolResult {
-				return runBulk(ctx, req, d.Client.BulkDeleteCustomerContacts, a.ContactIDs, contactID, contactEntity(), OpDelete)
-			}),
-		define[contactIDsArgs, bulkOutput](ToolsetContacts, "bulk_undelete_customer_contacts", OpUndelete, "Undelete many customer contacts",
-			"Restore many deleted contacts by id.",
-			func(ctx context.Context, d Deps, req mcp.CallToolRequest, a contactIDsArgs) *mcp.CallToolResult {
-				return runBulk(ctx, req, d.Client.BulkUndeleteCustomerContacts, a.ContactIDs, contactID, contactEntity(), OpUndelete)
-			}),
-	}
+	}, contactBulkDefs()...)
 }
 
 func listContacts(ctx context.Context, d Deps, _ mcp.CallToolRequest, a listContactsArgs) *mcp.CallToolResult {

@@ -120,7 +120,8 @@ type customerIDArgs struct {
 
 // customerIDsArgs name many customers.
 type customerIDsArgs struct {
-	CustomerIDs []string `json:"customerIds" jsonschema:"required,minItems=1,maxItems=10000,pattern=^0cu[A-Za-z0-9]{17}$,maxLength=20"`
+	CustomerIDs []string `json:"customerIds" jsonschema:"required,minItems=1,maxLength=20"`
+	importKeyArg
 }
 
 // customerFilter is one list_customers filter.
@@ -151,13 +152,15 @@ type customerListOutput struct {
 // bulkCreateCustomersArgs are bulk_create_customers' arguments; each item
 // is create_customer's arguments.
 type bulkCreateCustomersArgs struct {
-	Customers []map[string]any `json:"customers" jsonschema:"required,minItems=1,maxItems=10000" jsonschema_description:"Each: create_customer's arguments."`
+	Customers []map[string]any `json:"customers" jsonschema:"required,minItems=1" jsonschema_description:"Each: create_customer's arguments."`
+	importKeyArg
 }
 
 // bulkUpdateCustomersArgs are bulk_update_customers' arguments; each item
 // is update_customer's arguments.
 type bulkUpdateCustomersArgs struct {
-	Customers []map[string]any `json:"customers" jsonschema:"required,minItems=1,maxItems=10000" jsonschema_description:"Each: update_customer's arguments."`
+	Customers []map[string]any `json:"customers" jsonschema:"required,minItems=1" jsonschema_description:"Each: update_customer's arguments."`
+	importKeyArg
 }
 
 func customerID(c billapi.Customer) string { return c.ID }
@@ -200,7 +203,7 @@ func customerDefs() []Def {
 			}, OpUpdate)
 		})
 	update.Published, update.MoreLike = publishedCustomerFields, "create_customer"
-	return []Def{
+	return append([]Def{
 		create,
 		define[customerIDArgs, customerOutput](ToolsetCustomers, "get_customer", OpRead, "Get customer",
 			"Read one whole customer by id.",
@@ -228,35 +231,7 @@ func customerDefs() []Def {
 		findCustomersDef(),
 		upsertCustomersDef(),
 		onboardCustomerDef(),
-		defineBulk[bulkCreateCustomersArgs, createCustomerArgs, bulkOutput](ToolsetCustomers, "bulk_create_customers", OpCreate, "Create many customers",
-			"Create any number; a failed item does not stop the others.",
-			func(ctx context.Context, d Deps, req mcp.CallToolRequest, a bulkCreateCustomersArgs, items itemDecoder[createCustomerArgs]) *mcp.CallToolResult {
-				in, bad := items("customers", a.Customers)
-				if bad != nil {
-					return bad
-				}
-				return runBulk(ctx, req, d.Client.BulkCreateCustomers, mapEach(in, createCustomerArgs.customer), customerID, customerEntity(), OpCreate)
-			}),
-		defineBulk[bulkUpdateCustomersArgs, updateCustomerArgs, bulkOutput](ToolsetCustomers, "bulk_update_customers", OpUpdate, "Update many customers",
-			"Update many customers; each item names its customerId.",
-			func(ctx context.Context, d Deps, req mcp.CallToolRequest, a bulkUpdateCustomersArgs, items itemDecoder[updateCustomerArgs]) *mcp.CallToolResult {
-				in, bad := items("customers", a.Customers)
-				if bad != nil {
-					return bad
-				}
-				return runBulk(ctx, req, d.Client.BulkUpdateCustomers, mapEach(in, updateCustomerArgs.customer), customerID, customerEntity(), OpUpdate)
-			}),
-		define[customerIDsArgs, bulkOutput](ToolsetCustomers, "bulk_delete_customers", OpDelete, "Delete many customers",
-			"Soft-delete many customers by id.",
-			func(ctx context.Context, d Deps, req mcp.CallToolRequest, a customerIDsArgs) *mcp.CallToolResult {
-				return runBulk(ctx, req, d.Client.BulkDeleteCustomers, a.CustomerIDs, customerID, customerEntity(), OpDelete)
-			}),
-		define[customerIDsArgs, bulkOutput](ToolsetCustomers, "bulk_undelete_customers", OpUndelete, "Undelete many customers",
-			"Restore many deleted customers by id.",
-			func(ctx context.Context, d Deps, req mcp.CallToolRequest, a customerIDsArgs) *mcp.CallToolResult {
-				return runBulk(ctx, req, d.Client.BulkUndeleteCustomers, a.CustomerIDs, customerID, customerEntity(), OpUndelete)
-			}),
-	}
+	}, customerBulkDefs()...)
 }
 
 func listCustomers(ctx context.Context, d Deps, _ mcp.CallToolRequest, a listCustomersArgs) *mcp.CallToolResult {

@@ -1,6 +1,7 @@
 package tools_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"strings"
@@ -100,15 +101,27 @@ func (o *bigOrg) call(tb testing.TB, name string, args map[string]any) (string, 
 }
 
 // pageUntil is what an agent had to do before find_customers: page
-// list_customers (999 a page) until the email shows up.
+// list_customers (asking 999 a page; the answer bound may cut a page
+// shorter) until the email shows up.
 func (o *bigOrg) pageUntil(tb testing.TB, email string) (bytes, requests int) {
-	for start := 0; ; start += 999 {
+	start := 0
+	for {
 		txt, n := o.call(tb, "list_customers", map[string]any{"start": start, "max": 999})
 		bytes += len(txt)
 		requests += n
-		if strings.Contains(txt, email) || !strings.Contains(txt, `"hasMore":true`) {
+		var page struct {
+			Paging struct {
+				HasMore   bool `json:"hasMore"`
+				NextStart int  `json:"nextStart"`
+			} `json:"paging"`
+		}
+		if err := json.Unmarshal([]byte(txt), &page); err != nil {
+			tb.Fatalf("list_customers answer: %v", err)
+		}
+		if strings.Contains(txt, email) || !page.Paging.HasMore {
 			return bytes, requests
 		}
+		start = page.Paging.NextStart
 	}
 }
 

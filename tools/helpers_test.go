@@ -16,6 +16,7 @@ import (
 	"github.com/bill-mcp/bill-mcp/billapi"
 	"github.com/bill-mcp/bill-mcp/billapi/emulator"
 	"github.com/bill-mcp/bill-mcp/internal/index"
+	"github.com/bill-mcp/bill-mcp/internal/journal"
 	"github.com/bill-mcp/bill-mcp/internal/server"
 	"github.com/bill-mcp/bill-mcp/secret"
 )
@@ -31,6 +32,7 @@ type env struct {
 	bill   *billapi.Client
 	ix     *index.Index
 	client *client.Client
+	url    string // the emulator's base URL
 
 	mu            sync.Mutex
 	notifications []mcp.JSONRPCNotification
@@ -41,6 +43,7 @@ type envOptions struct {
 	toolsets []string
 	emu      emulator.Config
 	logger   zerolog.Logger
+	journal  *journal.Store
 }
 
 // newBillClient returns a client of the emulator at baseURL; obs (may be
@@ -84,11 +87,12 @@ func newEnv(t *testing.T, o envOptions) *env {
 		Toolsets: o.toolsets,
 		ReadOnly: o.readOnly,
 		Logger:   o.logger,
+		Journal:  o.journal,
 	})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
-	e := &env{t: t, emu: emu, bill: bill, ix: ix}
+	e := &env{t: t, emu: emu, bill: bill, ix: ix, url: hs.URL}
 	e.client = connect(t, s)
 	e.client.OnNotification(func(n mcp.JSONRPCNotification) {
 		e.mu.Lock()

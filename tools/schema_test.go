@@ -147,7 +147,11 @@ func TestIDPatternsInSchemas(t *testing.T) {
 					check(p)
 				}
 			}
-			check(m["items"])
+			if !strings.HasPrefix(name, "bulk_") {
+				// a bulk tool's items are checked one by one by its handler,
+				// against the single-item schema, so a bad item fails alone
+				check(m["items"])
+			}
 		}
 		check(doc)
 	}

@@ -195,7 +195,7 @@ func toolCases() map[string]toolCase {
 				}}
 			},
 			wantCode: "BDC_1120", wantHint: "list_customers", bulkErr: true,
-			invalid: map[string]any{"customers": []any{map[string]any{"phone": "1"}}},
+			invalid: map[string]any{"customers": map[string]any{"customerId": unknownCustomer}},
 		},
 		"bulk_delete_customers": {
 			happy: func(t *testing.T, e *env, s seeded) {
@@ -209,7 +209,7 @@ func toolCases() map[string]toolCase {
 				return map[string]any{"customerIds": []any{s.customerID, unknownCustomer}}
 			},
 			wantCode: "BDC_1120", wantHint: "list_customers", bulkErr: true,
-			invalid: map[string]any{"customerIds": []any{"cba00000000000000000"}},
+			invalid: map[string]any{"customerIds": "cba00000000000000000"},
 		},
 		"bulk_undelete_customers": {
 			happy: func(t *testing.T, e *env, s seeded) {
@@ -325,7 +325,7 @@ func toolCases() map[string]toolCase {
 				}}
 			},
 			wantCode: "BDC_1119", wantHint: "list_customers", bulkErr: true,
-			invalid: map[string]any{"contacts": []any{map[string]any{"customerId": unknownCustomer, "email": "b@seed.example"}}},
+			invalid: map[string]any{"contacts": []any{}},
 		},
 		"bulk_update_customer_contacts": {
 			happy: func(t *testing.T, e *env, s seeded) {
@@ -345,7 +345,7 @@ func toolCases() map[string]toolCase {
 			// billapi reads the current record to fill BILL's required
 			// fields, so an unknown id is caught before BILL sees it
 			wantCode: "LOCAL_INVALID_INPUT", wantHint: "list_customer_contacts", bulkErr: true,
-			invalid: map[string]any{"contacts": []any{map[string]any{"contactId": unknownCustomer}}},
+			invalid: map[string]any{"contacts": []any{"cpu00000000000000000"}},
 		},
 		"bulk_delete_customer_contacts": {
 			happy: func(t *testing.T, e *env, s seeded) {
@@ -370,7 +370,7 @@ func toolCases() map[string]toolCase {
 				return map[string]any{"contactIds": []any{unknownContact, s.contactID}}
 			},
 			wantCode: "BDC_1120", wantHint: "list_customer_contacts", bulkErr: true,
-			invalid: map[string]any{"contactIds": []any{unknownCustomer}},
+			invalid: map[string]any{"importKey": "k"},
 		},
 
 		// --- bank accounts ---
@@ -447,27 +447,38 @@ func toolCases() map[string]toolCase {
 	return cases
 }
 
-// checkBulk checks a bulk result's shape and counts.
+// checkBulk checks a bulk result's shape and counts, and returns its failures.
 func checkBulk(t *testing.T, out map[string]any, wantOK, wantFailed int) []any {
 	t.Helper()
-	results := list(t, out, "results")
+	ids := list(t, out, "ids")
 	sum := obj(t, out, "summary")
 	if sum["total"] != float64(wantOK+wantFailed) || sum["succeeded"] != float64(wantOK) || sum["failed"] != float64(wantFailed) {
 		t.Errorf("summary = %v, want %d ok %d failed", sum, wantOK, wantFailed)
 	}
-	if len(results) != wantOK+wantFailed {
-		t.Fatalf("%d results, want %d", len(results), wantOK+wantFailed)
+	if len(ids) != wantOK+wantFailed {
+		t.Fatalf("%d ids, want %d", len(ids), wantOK+wantFailed)
 	}
-	for i, r := range results {
-		m := r.(map[string]any)
-		if m["index"] != float64(i) {
-			t.Errorf("result %d has index %v", i, m["index"])
-		}
-		if m["ok"] == true && str(m, "id") == "" {
-			t.Errorf("result %d ok without id: %v", i, m)
+	failures, _ := out["failures"].([]any)
+	if len(failures) != min(wantFailed, 100) {
+		t.Errorf("%d failures listed, want %d", len(failures), min(wantFailed, 100))
+	}
+	failed := map[int]bool{}
+	for _, f := range failures {
+		i := int(f.(map[string]any)["index"].(float64))
+		failed[i] = true
+		if ids[i] != "" {
+			t.Errorf("failed item %d has id %v", i, ids[i])
 		}
 	}
-	return results
+	for i, id := range ids {
+		if id == "" && !failed[i] && wantFailed <= 100 {
+			t.Errorf("item %d has no id and no failure", i)
+		}
+	}
+	if str(out, "importKey") == "" {
+		t.Errorf("no importKey in %v", out)
+	}
+	return failures
 }
 
 func TestEveryToolHasCases(t *testing.T) {
@@ -508,17 +519,11 @@ func TestToolBILLErrorMapping(t *testing.T) {
 				if res.IsError {
 					t.Fatalf("bulk call failed as a whole: %s", text(res))
 				}
-				results := checkBulk(t, structuredMap(t, res), 1, 1)
-				var failed map[string]any
-				for _, r := range results {
-					if m := r.(map[string]any); m["ok"] == false {
-						failed = m
-					}
+				failures := checkBulk(t, structuredMap(t, res), 1, 1)
+				if len(failures) != 1 {
+					t.Fatalf("no failed item in %s", text(res))
 				}
-				if failed == nil {
-					t.Fatalf("no failed item in %v", results)
-				}
-				ie := obj(t, failed, "error")
+				ie := failures[0].(map[string]any)
 				if str(ie, "code") != tc.wantCode || !strings.Contains(str(ie, "hint"), tc.wantHint) || str(ie, "message") == "" {
 					t.Errorf("item error = %v, want code %s and a hint mentioning %s", ie, tc.wantCode, tc.wantHint)
 				}
@@ -694,16 +699,17 @@ func TestBulkProgressNotifications(t *testing.T) {
 	if len(got) != 3 {
 		t.Fatalf("%d progress notifications, want 3", len(got))
 	}
-	// Chunks run concurrently and finish in any order: one report per
-	// chunk, rising, the last at the total.
 	prev := 0.0
 	for i, n := range got {
 		p := n.Params.AdditionalFields
 		done := toFloat(p["progress"])
-		if fmt.Sprint(p["progressToken"]) != "tok-250" || done <= prev || toFloat(p["total"]) != 250 || (i == len(got)-1 && done != 250) {
-			t.Errorf("notification %d = %v, want rising progress of 250 for tok-250, ending at 250", i, p)
+		if fmt.Sprint(p["progressToken"]) != "tok-250" || done <= prev || toFloat(p["total"]) != 250 {
+			t.Errorf("notification %d = %v, want rising progress of 250 for tok-250", i, p)
 		}
 		prev = done
+	}
+	if prev != 250 {
+		t.Errorf("last progress %v, want 250", prev)
 	}
 }
 

@@ -80,7 +80,7 @@ func upsertCustomersDef() Def {
 			if bad != nil {
 				return bad
 			}
-			return upsert(ctx, d.Client, d.Index, upsertInput{MatchOn: a.MatchOn, Customers: rows, ImportKey: a.ImportKey}, progressReporter(ctx, req))
+			return upsert(ctx, d.Client, d.Index, upsertInput{MatchOn: a.MatchOn, Customers: rows, ImportKey: a.ImportKey}, progressDone(ctx, req))
 		})
 }
 

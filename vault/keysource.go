@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
+	"filippo.io/age"
 	"github.com/bill-mcp/bill-mcp/secret"
 	"github.com/zalando/go-keyring"
 )
@@ -19,6 +22,11 @@ const (
 	EnvDir            = "BILL_MCP_VAULT_DIR"
 	EnvPassphraseFile = "BILL_MCP_VAULT_PASSPHRASE_FILE"
 	EnvPassphrase     = "BILL_MCP_VAULT_PASSPHRASE"
+	// EnvIdentityFile names an age identity file (age-keygen's format)
+	// that locks the vault: no passphrase, no scrypt at start. The file is
+	// protected like an SSH key (mode 0600); `vault init` creates it when
+	// it does not exist.
+	EnvIdentityFile = "BILL_MCP_VAULT_IDENTITY_FILE"
 )
 
 // KeyringService is the OS keyring service under which the vault's age
@@ -37,7 +45,24 @@ const (
 	KeyPassphraseFile                // BILL_MCP_VAULT_PASSPHRASE_FILE
 	KeyPassphraseEnv                 // BILL_MCP_VAULT_PASSPHRASE
 	KeyKeyring                       // an age X25519 identity in the OS keyring
+	KeyIdentityFile                  // BILL_MCP_VAULT_IDENTITY_FILE: an age X25519 identity in a file
 )
+
+// StartCost says what opening the vault costs with a key source at each
+// server start, for `vault status`.
+func (k KeyKind) StartCost() string {
+	switch k {
+	case KeyPassphraseFile, KeyPassphraseEnv:
+		return "scrypt (work factor 2^18): about 1 s of CPU and 256 MiB of memory at every start; " +
+			"for servers started by Claude Desktop, Cursor or a service, prefer " + EnvIdentityFile + " or the OS keyring"
+	case KeyKeyring:
+		return "one OS keyring read at start (X25519 key, no scrypt)"
+	case KeyIdentityFile:
+		return "one small file read at start (X25519 key, no scrypt)"
+	default:
+		return "unknown"
+	}
+}
 
 // String names the key source for status output and errors.
 func (k KeyKind) String() string {
@@ -48,6 +73,8 @@ func (k KeyKind) String() string {
 		return "passphrase variable (" + EnvPassphrase + ")"
 	case KeyKeyring:
 		return "OS keyring"
+	case KeyIdentityFile:
+		return "identity file (" + EnvIdentityFile + ")"
 	default:
 		return "none"
 	}
@@ -168,10 +195,19 @@ type keySource struct {
 	passphrase secret.Secret
 }
 
-// resolveKeySource applies the documented order: passphrase file,
-// passphrase variable, then the OS keyring. A passphrase file that is set
-// but unreadable or empty is an error rather than a silent fall-through.
+// resolveKeySource applies the documented order: identity file,
+// passphrase file, passphrase variable, then the OS keyring. A passphrase
+// file that is set but unreadable or empty is an error rather than a
+// silent fall-through. The identity file is read when a key is needed
+// (Init may create it).
 func resolveKeySource(getenv func(string) string, vaultPath string) (keySource, error) {
+	if p := getenv(EnvIdentityFile); p != "" {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return keySource{}, fmt.Errorf("%s=%s: %w", EnvIdentityFile, p, err)
+		}
+		return keySource{KeySource: KeySource{Kind: KeyIdentityFile, Detail: abs}}, nil
+	}
 	if p := getenv(EnvPassphraseFile); p != "" {
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -187,4 +223,83 @@ func resolveKeySource(getenv func(string) string, vaultPath string) (keySource, 
 		return keySource{KeySource: KeySource{Kind: KeyPassphraseEnv}, passphrase: secret.New(s)}, nil
 	}
 	return keySource{KeySource: KeySource{Kind: KeyKeyring, Detail: "(service " + KeyringService + ", account " + vaultPath + ")"}}, nil
+}
+
+// isPassphrase reports a passphrase key source (scrypt).
+func (k keySource) isPassphrase() bool {
+	return k.Kind == KeyPassphraseFile || k.Kind == KeyPassphraseEnv
+}
+
+// readIdentityFile reads the X25519 identity in path. The file must be
+// private to the user, like an SSH key.
+func readIdentityFile(path string) (*age.X25519Identity, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s=%s: no such file; `bill-mcp vault init` creates it for a new vault, or point it at the key that locks this one: %w", EnvIdentityFile, path, ErrNoKey)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s=%s: %w", EnvIdentityFile, path, err)
+	}
+	defer f.Close()
+	if err := checkKeyPerms(f, path); err != nil {
+		return nil, err
+	}
+	ids, err := age.ParseIdentities(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s=%s: not an age identity file (%v): %w", EnvIdentityFile, path, err, ErrNoKey)
+	}
+	for _, id := range ids {
+		if x, ok := id.(*age.X25519Identity); ok {
+			return x, nil
+		}
+	}
+	return nil, fmt.Errorf("%s=%s: holds no X25519 identity (AGE-SECRET-KEY-1...): %w", EnvIdentityFile, path, ErrNoKey)
+}
+
+// checkKeyPerms refuses a key file other users can read.
+func checkKeyPerms(f *os.File, path string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("%s=%s: %w", EnvIdentityFile, path, err)
+	}
+	if perm := fi.Mode().Perm(); perm&groupOtherBit != 0 {
+		return fmt.Errorf("%s=%s has mode %04o; the key must be private to you: run `chmod 600 %s`: %w", EnvIdentityFile, path, perm, path, ErrInsecurePermissions)
+	}
+	return nil
+}
+
+// loadOrCreateIdentity reads the identity in path, or makes a new one
+// there (mode 0600, never replacing a file) when there is none.
+func loadOrCreateIdentity(path string) (*age.X25519Identity, error) {
+	if _, err := os.Stat(path); err == nil {
+		return readIdentityFile(path)
+	}
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		return nil, fmt.Errorf("generate vault key: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), dirPerm); err != nil {
+		return nil, fmt.Errorf("%s=%s: %w", EnvIdentityFile, path, err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, filePerm)
+	if err != nil {
+		return nil, fmt.Errorf("%s=%s: create the key file: %w", EnvIdentityFile, path, err)
+	}
+	content := "# bill-mcp vault key: keep it private (mode 0600) and back it up; without it the vault cannot be opened.\n" +
+		"# public key: " + id.Recipient().String() + "\n" + id.String() + "\n"
+	if _, err := f.WriteString(content); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s=%s: write the key file: %w", EnvIdentityFile, path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s=%s: %w", EnvIdentityFile, path, err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("%s=%s: %w", EnvIdentityFile, path, err)
+	}
+	return id, nil
 }

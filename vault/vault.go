@@ -221,8 +221,16 @@ func (v *Vault) Init(ctx context.Context) error {
 func (v *Vault) initRecipient(ctx context.Context) (age.Recipient, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.src.Kind != KeyKeyring {
+	if v.src.isPassphrase() {
 		return v.passphraseKeysLocked()
+	}
+	if v.src.Kind == KeyIdentityFile {
+		id, err := loadOrCreateIdentity(v.src.Detail)
+		if err != nil {
+			return nil, err
+		}
+		v.identity, v.recipient = id, id.Recipient()
+		return v.recipient, nil
 	}
 	id, err := age.GenerateX25519Identity()
 	if err != nil {
@@ -265,19 +273,27 @@ func (v *Vault) keys(ctx context.Context, scrypt bool) (age.Identity, age.Recipi
 		return nil, nil, v.srcErr
 	}
 	switch {
-	case scrypt && v.src.Kind == KeyKeyring:
-		return nil, nil, fmt.Errorf("vault %s is locked with a passphrase: set %s to a file holding it, or %s: %w", v.path, EnvPassphraseFile, EnvPassphrase, ErrNoKey)
-	case !scrypt && v.src.Kind != KeyKeyring:
-		return nil, nil, fmt.Errorf("vault %s is locked with a key in the OS keyring, not a passphrase: unset %s and %s to use the keyring: %w", v.path, EnvPassphraseFile, EnvPassphrase, ErrWrongKey)
+	case scrypt && !v.src.isPassphrase():
+		return nil, nil, fmt.Errorf("vault %s is locked with a passphrase: set %s to a file holding it, or %s (and unset %s): %w", v.path, EnvPassphraseFile, EnvPassphrase, EnvIdentityFile, ErrNoKey)
+	case !scrypt && v.src.isPassphrase():
+		return nil, nil, fmt.Errorf("vault %s is locked with a key (in the OS keyring or an identity file), not a passphrase: unset %s and %s, and set %s if the key is in a file: %w", v.path, EnvPassphraseFile, EnvPassphrase, EnvIdentityFile, ErrWrongKey)
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.identity != nil {
 		return v.identity, v.recipient, nil
 	}
-	if v.src.Kind != KeyKeyring {
+	if v.src.isPassphrase() {
 		r, err := v.passphraseKeysLocked()
 		return v.identity, r, err
+	}
+	if v.src.Kind == KeyIdentityFile {
+		id, err := readIdentityFile(v.src.Detail)
+		if err != nil {
+			return nil, nil, err
+		}
+		v.identity, v.recipient = id, id.Recipient()
+		return v.identity, v.recipient, nil
 	}
 	s, err := v.keyring.Get(ctx, KeyringService, v.path)
 	switch {
@@ -328,6 +344,9 @@ func (v *Vault) load(ctx context.Context) (*document, age.Recipient, error) {
 	plain, err := decrypt(data, id)
 	if err != nil {
 		var nomatch *age.NoIdentityMatchError
+		if errors.As(err, &nomatch) && v.src.Kind == KeyIdentityFile {
+			return nil, nil, fmt.Errorf("cannot open vault %s with the key in %s: the vault was locked with another key. Point %s at the right file; if the key is lost, move the vault away and run `bill-mcp vault init`: %w", v.path, v.src.Detail, EnvIdentityFile, ErrWrongKey)
+		}
 		if errors.As(err, &nomatch) {
 			return nil, nil, fmt.Errorf("cannot open vault %s with the passphrase from %s: wrong passphrase (or the file's header was altered). Check the passphrase; if it is lost, move the file away and run `bill-mcp vault init`: %w", v.path, v.src.Kind, ErrWrongKey)
 		}

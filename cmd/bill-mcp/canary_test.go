@@ -87,14 +87,12 @@ func toolDay(t *testing.T, c *client.Client, tag string) []string {
 		return ""
 	}
 	firstID := func(sc map[string]any) string {
-		if rs, ok := sc["results"].([]any); ok && len(rs) > 0 {
-			if m, ok := rs[0].(map[string]any); ok {
-				if s, ok := m["id"].(string); ok {
-					return s
-				}
+		if ids, ok := sc["ids"].([]any); ok && len(ids) > 0 {
+			if s, ok := ids[0].(string); ok && s != "" {
+				return s
 			}
 		}
-		t.Fatalf("%s: no results[0].id in %v", tag, sc)
+		t.Fatalf("%s: no ids[0] in %v", tag, sc)
 		return ""
 	}
 

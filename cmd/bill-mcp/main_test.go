@@ -62,7 +62,7 @@ type recordingEmulator struct {
 	logins []string // raw Login response bodies
 }
 
-func startRecordingEmulator(t *testing.T, cfg emulator.Config) *recordingEmulator {
+func startRecordingEmulator(t testing.TB, cfg emulator.Config) *recordingEmulator {
 	t.Helper()
 	re := &recordingEmulator{Emulator: emulator.New(cfg)}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

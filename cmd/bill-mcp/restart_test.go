@@ -9,7 +9,7 @@ import (
 )
 
 // vaultCmd runs `bill-mcp vault ARGS` as a child with stdin.
-func vaultCmd(t *testing.T, env []string, stdin string, args ...string) string {
+func vaultCmd(t testing.TB, env []string, stdin string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(binPath, append([]string{"vault"}, args...)...)
 	cmd.Env = env

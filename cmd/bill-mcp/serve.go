@@ -15,6 +15,7 @@ import (
 	"github.com/bill-mcp/bill-mcp/internal/hardening"
 	"github.com/bill-mcp/bill-mcp/internal/httpauth"
 	"github.com/bill-mcp/bill-mcp/internal/index"
+	"github.com/bill-mcp/bill-mcp/internal/journal"
 	"github.com/bill-mcp/bill-mcp/internal/logging"
 	"github.com/bill-mcp/bill-mcp/internal/server"
 	"github.com/bill-mcp/bill-mcp/secret"
@@ -145,6 +146,7 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		vaultDir string
 		indexKey string
 		ixStore  index.Store // nil: the search index lives in memory only
+		jstore   *journal.Store
 	)
 	if f.emulator {
 		url, _, stop, err := emulator.Start(ctx, "127.0.0.1:0", emulator.Config{})
@@ -163,6 +165,7 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		store = credentials.NewMemoryStore(redactor)
 		baseURL, source = url, "emulator demo identity"
 		indexKey = credentials.IndexKey("emulator", url, creds.OrgID)
+		jstore = journal.NewMemory(url)
 		logger.Warn().Str("base_url", url).Msg("serving against the in-process bill-mcp emulator, NOT BILL: data lives in memory and is lost when the server stops")
 	} else {
 		res, err := credentials.Resolve(ctx, credentials.Options{
@@ -176,6 +179,7 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 			return fmt.Errorf("credentials: %w", err)
 		}
 		creds, baseURL, store, source, vaultDir = res.Credentials, res.BaseURL, res.SessionStore, res.Source, res.VaultDir
+		jstore = res.Journal
 		indexKey = res.IndexKey
 		if res.IndexStore != nil {
 			ixStore = res.IndexStore
@@ -220,6 +224,7 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		Emulator:   f.emulator,
 		Logger:     logger,
 		Governance: gov,
+		Journal:    jstore,
 	})
 	if err != nil {
 		return err

@@ -92,7 +92,7 @@ func TestVaultCLIFlow(t *testing.T) {
 		t.Errorf("list:\n%s", list)
 	}
 	status := c.must("", "status")
-	for _, want := range []string{"(drwx------ 0700)", "vault.age (-rw------- 0600)", "key source:      passphrase variable (BILL_MCP_VAULT_PASSPHRASE)", "profiles:        2 default other", "http token:      none"} {
+	for _, want := range []string{"(drwx------ 0700)", "vault.age (-rw------- 0600)", "key source:      passphrase variable (BILL_MCP_VAULT_PASSPHRASE)", "start cost:      scrypt", "profiles:        2 default other", "http token:      none"} {
 		if !strings.Contains(status, want) {
 			t.Errorf("status lacks %q:\n%s", want, status)
 		}

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/bill-mcp/bill-mcp/billapi"
+	"github.com/bill-mcp/bill-mcp/internal/journal"
 	"github.com/bill-mcp/bill-mcp/secret"
 	"github.com/bill-mcp/bill-mcp/vault"
 )
@@ -68,6 +69,11 @@ type Resolved struct {
 	// nil for --credentials env (the index lives in memory only).
 	IndexStore *vault.SealedFile
 
+	// Journal keeps the bulk tools' import journals: sealed with the
+	// vault's key in the vault directory for a profile, in memory for the
+	// environment.
+	Journal *journal.Store
+
 	vault *vault.Vault
 }
 
@@ -106,6 +112,20 @@ func Resolve(ctx context.Context, o Options) (Resolved, error) {
 		if res.IndexStore, err = res.vault.SealedFile(res.IndexKey); err != nil {
 			return Resolved{}, fmt.Errorf("search index file: %w", err)
 		}
+	}
+	// One journal scope per BILL host and org: the same import key never
+	// resumes a job done elsewhere.
+	scope := res.BaseURL + "\x00" + res.Credentials.OrgID
+	if res.vault != nil {
+		sealer, err := res.vault.Sealer(ctx)
+		if err != nil {
+			return Resolved{}, fmt.Errorf("journal key: %w", err)
+		}
+		if res.Journal, err = journal.NewDir(res.vault.JournalDir(), sealer, scope); err != nil {
+			return Resolved{}, err
+		}
+	} else {
+		res.Journal = journal.NewMemory(scope)
 	}
 	if o.Redactor != nil {
 		o.Redactor.Add(res.Credentials.DevKey, res.Credentials.UserName, res.Credentials.Password)

@@ -104,7 +104,7 @@ var _ billapi.WriteObserver = (*Index)(nil)
 func (ix *Index) CustomersWritten(objs []billapi.Customer) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if ix.cust.put(objs) {
+	if ix.cust.put(objs, true) {
 		ix.dirty = true
 	}
 }
@@ -113,7 +113,7 @@ func (ix *Index) CustomersWritten(objs []billapi.Customer) {
 func (ix *Index) ContactsWritten(objs []billapi.CustomerContact) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if ix.cont.put(objs) {
+	if ix.cont.put(objs, true) {
 		ix.dirty = true
 	}
 }
@@ -209,7 +209,7 @@ func refreshInto[T any](ctx context.Context, ix *Index, t *table[T], list func(c
 	took := ix.now().Sub(started)
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if t.put(got) {
+	if t.put(got, false) {
 		ix.dirty = true
 	}
 	for i := range got {

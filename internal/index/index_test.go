@@ -261,3 +261,41 @@ func TestOwnWriteIsNotUndoneByAnOlderListAnswer(t *testing.T) {
 		t.Fatalf("got %+v, want the written version", all)
 	}
 }
+
+// TestWriteInTheSameMillisecond: BILL's timestamps count milliseconds, so a
+// create and the delete right after it can carry the same updatedTime. The
+// server's own later write must still replace the earlier one, while a List
+// answer's copy of the same instant must not undo a write.
+func TestWriteInTheSameMillisecond(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		writes     [][]billapi.Customer // observed writes, in order
+		listed     []billapi.Customer   // what a refresh's List answers
+		wantActive string
+	}{
+		{"delete after create, one instant", [][]billapi.Customer{
+			{cust("0cuX", "Old Globex", "", "", "", "1")},
+			{cust("0cuX", "Old Globex", "", "", "", "2")},
+		}, nil, "2"},
+		{"a List's copy of the same instant keeps the write", [][]billapi.Customer{
+			{cust("0cuX", "Old Globex", "", "", "", "2")},
+		}, []billapi.Customer{cust("0cuX", "Old Globex", "", "", "", "1")}, "2"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ix := index.New(index.Options{})
+			src := &staleSource{fakeSource: fakeSource{customers: tt.listed}}
+			src.during = func() {
+				for _, w := range tt.writes {
+					ix.CustomersWritten(w)
+				}
+			}
+			all, err := ix.Customers(t.Context(), src, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(all) != 1 || billapi.Deref(all[0].IsActive) != tt.wantActive {
+				t.Fatalf("got %+v, want one record with isActive %s", all, tt.wantActive)
+			}
+		})
+	}
+}

@@ -26,8 +26,12 @@ func newTable[T any](id func(*T) string, created, updated func(*T) *string) *tab
 
 // put merges objs, keeping for each id the version with the newest
 // updatedTime (a List answer read before this server's own write must not
-// undo it). It reports whether anything changed.
-func (t *table[T]) put(objs []T) bool {
+// undo it). BILL's timestamps count milliseconds, so a create and a delete
+// can share one: with written set (objs are this server's own writes, which
+// arrive in the order BILL applied them) a version as new as the kept one
+// replaces it; a List answer must be strictly newer. It reports whether
+// anything changed.
+func (t *table[T]) put(objs []T, written bool) bool {
 	changed := false
 	for i := range objs {
 		o := &objs[i]
@@ -38,8 +42,8 @@ func (t *table[T]) put(objs []T) bool {
 		if cur, ok := t.byID[id]; ok {
 			nu, okNew := parseTime(t.updated(o))
 			ou, okOld := parseTime(t.updated(&cur))
-			if okNew && okOld && !nu.After(ou) {
-				continue // same or older version
+			if okNew && okOld && (nu.Before(ou) || (!written && nu.Equal(ou))) {
+				continue // an older version, or a List's copy of the same one
 			}
 		}
 		t.byID[id] = *o
@@ -86,7 +90,7 @@ func (t *table[T]) restore(d tableDump[T]) {
 	if d.HighWater == "" || err != nil {
 		return // never refreshed: build from scratch
 	}
-	t.put(d.Records)
+	t.put(d.Records, false)
 	t.hw = hw
 	t.margin = 0
 	t.built = true

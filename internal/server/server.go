@@ -14,6 +14,7 @@ import (
 
 	"github.com/bill-mcp/bill-mcp/billapi"
 	"github.com/bill-mcp/bill-mcp/internal/index"
+	"github.com/bill-mcp/bill-mcp/internal/journal"
 	"github.com/bill-mcp/bill-mcp/tools"
 )
 
@@ -41,6 +42,9 @@ type Options struct {
 	// Governance sets agents, the audit trail and approvals; nil is the
 	// owner alone with no trail.
 	Governance *Governance
+	// Journal keeps the bulk tools' import journals; nil keeps them in
+	// this process's memory.
+	Journal *journal.Store
 }
 
 // New builds the MCP server from the tool inventory: the tools of the
@@ -84,6 +88,7 @@ func New(o Options) (*mcpserver.MCPServer, error) {
 		mcpserver.WithRecovery(),
 		mcpserver.WithToolHandlerMiddleware(gv.middleware),
 		mcpserver.WithToolHandlerMiddleware(panicToResult(o.Logger)),
+		mcpserver.WithToolHandlerMiddleware(withJournal(o.Journal)),
 		mcpserver.WithInputSchemaValidation(),
 		mcpserver.WithOutputSchemaValidation(),
 		mcpserver.WithInstructions(Instructions(sets, o.ReadOnly, o.Emulator)),
@@ -113,6 +118,18 @@ func refusedTool(d tools.Def, why tools.Availability) mcpserver.ServerTool {
 // Instructions orient an agent in a few lines (see tools.Instructions).
 func Instructions(toolsets []string, readOnly, emulator bool) string {
 	return tools.Instructions(toolsets, readOnly, emulator)
+}
+
+// withJournal hands the import journal store to the tool handlers.
+func withJournal(j *journal.Store) mcpserver.ToolHandlerMiddleware {
+	if j == nil {
+		j = journal.NewMemory("")
+	}
+	return func(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
+		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return next(journal.WithStore(ctx, j), req)
+		}
+	}
 }
 
 // panicToResult turns a panic in a handler into an isError result, so the

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bill-mcp/bill-mcp/internal/httpauth"
 	"github.com/bill-mcp/bill-mcp/internal/httpguard"
+	"github.com/bill-mcp/bill-mcp/internal/notify"
 	"github.com/bill-mcp/bill-mcp/secret"
 )
 
@@ -43,7 +44,10 @@ const shutdownGrace = 5 * time.Second
 func ServeStdio(ctx context.Context, s *mcpserver.MCPServer, in io.Reader, out io.Writer, logger zerolog.Logger) error {
 	stdio := mcpserver.NewStdioServer(s)
 	stdio.SetErrorLogger(log.New(zerologWriter{logger}, "", 0))
-	err := stdio.Listen(ctx, in, out)
+	// Notifications go out on the handler's goroutine, ahead of its result.
+	frames, withSender := notify.Stdio(out)
+	stdio.SetContextFunc(withSender)
+	err := stdio.Listen(ctx, in, frames)
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, io.EOF) {
 		return nil
 	}
@@ -124,7 +128,8 @@ func handler(s *mcpserver.MCPServer, o HTTPOptions) (http.Handler, func(context.
 			tracker.gone = deleter(h)
 			go tracker.run(stop)
 		}
-		mux.Handle(PathStreamable, streams(h, nil))
+		// Notifications go out on the POST's own response, ahead of its result.
+		mux.Handle(PathStreamable, streams(notify.Streamable(h), nil))
 		shutdown = func(ctx context.Context) error { close(stop); return h.Shutdown(ctx) }
 	case TransportSSE:
 		h := mcpserver.NewSSEServer(s, mcpserver.WithSSEEndpoint(PathSSE), mcpserver.WithMessageEndpoint(PathMessage),

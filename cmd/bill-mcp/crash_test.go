@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/bill-mcp/bill-mcp/billapi"
+	"github.com/bill-mcp/bill-mcp/billapi/emulator"
+	"github.com/bill-mcp/bill-mcp/secret"
+)
+
+// rawServer is `bill-mcp serve` driven over raw JSON-RPC lines, so the test
+// can kill the process at a chosen message.
+type rawServer struct {
+	t     *testing.T
+	cmd   *exec.Cmd
+	in    io.WriteCloser
+	lines *bufio.Scanner
+}
+
+func startRawServer(t *testing.T, env []string, args ...string) *rawServer {
+	t.Helper()
+	cmd := exec.Command(binPath, append([]string{"serve"}, args...)...)
+	cmd.Env = env
+	cmd.Stderr = &lockedBuffer{}
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	s := &rawServer{t: t, cmd: cmd, in: in, lines: bufio.NewScanner(out)}
+	s.lines.Buffer(make([]byte, 1<<20), 64<<20)
+	s.send(map[string]any{"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": map[string]any{
+		"protocolVersion": "2025-11-25", "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "crash-test", "version": "1"}}})
+	s.until(func(m map[string]any) bool { return m["id"] == float64(0) })
+	s.send(map[string]any{"jsonrpc": "2.0", "method": "notifications/initialized"})
+	return s
+}
+
+func (s *rawServer) send(v any) {
+	s.t.Helper()
+	b, _ := json.Marshal(v)
+	if _, err := s.in.Write(append(b, '\n')); err != nil {
+		s.t.Fatalf("write to server: %v", err)
+	}
+}
+
+// until reads messages until stop accepts one, which it returns.
+func (s *rawServer) until(stop func(map[string]any) bool) map[string]any {
+	s.t.Helper()
+	for s.lines.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(s.lines.Bytes(), &m); err != nil {
+			s.t.Fatalf("stdout line is not JSON: %q", s.lines.Text())
+		}
+		if stop(m) {
+			return m
+		}
+	}
+	s.t.Fatalf("server output ended: %v; stderr:\n%s", s.lines.Err(), s.cmd.Stderr)
+	return nil
+}
+
+// slowAnswerEmulator applies each call at once and answers it after delay,
+// whatever happens to the caller meanwhile: a server killed in that window
+// leaves records at BILL it never learned the ids of.
+type slowAnswerEmulator struct {
+	*emulator.Emulator
+	URL string
+}
+
+func startSlowAnswerEmulator(t *testing.T, cfg emulator.Config, delay time.Duration) *slowAnswerEmulator {
+	t.Helper()
+	e := &slowAnswerEmulator{Emulator: emulator.New(cfg)}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		e.Emulator.ServeHTTP(rec, r.WithContext(context.WithoutCancel(r.Context())))
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	}))
+	t.Cleanup(srv.Close)
+	e.URL = srv.URL + "/api/v2"
+	return e
+}
+
+// TestKill9MidImportResumes kills the server (SIGKILL) at about 30% of a
+// 1,000-contact import, runs the same call again on a new server, and
+// finds exactly 1,000 contacts at BILL and an answer that accounts for all
+// 1,000. The contacts repeat 50 keys 20 times each, so reconciliation by
+// content alone could not tell them apart: the journal must.
+func TestKill9MidImportResumes(t *testing.T) {
+	start := time.Now()
+	defer func() { t.Logf("took %s", time.Since(start)) }()
+	id := emulator.DemoIdentity()
+	emu := startSlowAnswerEmulator(t, emulator.Config{Identity: id}, 40*time.Millisecond)
+	env := serverEnv("BILL_MCP_VAULT_DIR="+t.TempDir()+"/vault", "BILL_MCP_VAULT_IDENTITY_FILE="+t.TempDir()+"/vault.key")
+	vaultCmd(t, env, "", "init")
+	vaultCmd(t, env, "devKey="+id.DevKey+"\nuserName="+id.UserName+"\npassword="+id.Password+"\norgId="+id.OrgID+"\nenvironment=sandbox\n", "set", "acme")
+
+	bill, err := billapi.New(billapi.Config{BaseURL: emu.URL, Credentials: billapi.Credentials{
+		DevKey: secret.New(id.DevKey), UserName: secret.New(id.UserName), Password: secret.New(id.Password), OrgID: id.OrgID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	customers := make([]billapi.Customer, 10)
+	for i := range customers {
+		customers[i] = billapi.Customer{Name: billapi.String(fmt.Sprintf("Crash Customer %d", i))}
+	}
+	made, err := bill.BulkCreateCustomers(t.Context(), customers, billapi.BulkOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 1000
+	contacts := make([]any, n)
+	for i := range contacts {
+		contacts[i] = map[string]any{
+			"customerId": made[i%10].Object.ID, "firstName": "Pat", "lastName": fmt.Sprintf("Same%02d", i%50), "email": "pat@crash.example",
+		}
+	}
+	call := map[string]any{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": map[string]any{
+		"name": "bulk_create_customer_contacts", "arguments": map[string]any{"contacts": contacts},
+		"_meta": map[string]any{"progressToken": "crash"}}}
+
+	t.Logf("%s: vault ready, customers made", time.Since(start))
+	first := startRawServer(t, env, "--profile", "acme", "--base-url", emu.URL)
+	first.send(call)
+	first.until(func(m map[string]any) bool {
+		if m["id"] == float64(1) {
+			t.Fatalf("the import finished before the kill: %v", m)
+		}
+		p, _ := m["params"].(map[string]any)
+		return m["method"] == "notifications/progress" && p["progress"].(float64) >= 300
+	})
+	time.Sleep(20 * time.Millisecond) // the next chunk is applied, its answer on its way
+	if err := first.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.cmd.Wait()
+	time.Sleep(100 * time.Millisecond) // let a chunk on the wire land at BILL
+	before := emu.Stats().Objects["CustomerContact"]
+	t.Logf("killed at ~30%%: %d contacts at BILL", before)
+	if before == 0 || before >= n {
+		t.Fatalf("%d contacts at BILL after the kill, want some but not all", before)
+	}
+
+	t.Logf("%s: killed", time.Since(start))
+	second := startRawServer(t, env, "--profile", "acme", "--base-url", emu.URL)
+	second.send(call)
+	res := second.until(func(m map[string]any) bool { return m["id"] == float64(1) })
+	t.Logf("%s: re-run answered", time.Since(start))
+	result, _ := res["result"].(map[string]any)
+	if result == nil || result["isError"] == true {
+		t.Fatalf("re-run failed: %v", res)
+	}
+	sc := result["structuredContent"].(map[string]any)
+	sum := sc["summary"].(map[string]any)
+	t.Logf("re-run summary: %v", sum)
+	if sum["total"] != float64(n) || sum["succeeded"] != float64(n) || sum["failed"] != float64(0) {
+		t.Errorf("summary %v does not account for all %d", sum, n)
+	}
+	if sum["resumed"] == nil || sum["resumed"].(float64) != float64(before) {
+		t.Errorf("resumed %v, want the %d contacts made before the kill", sum["resumed"], before)
+	}
+	ids := sc["ids"].([]any)
+	seen := map[string]bool{}
+	for i, x := range ids {
+		s, _ := x.(string)
+		if s == "" || seen[s] {
+			t.Fatalf("ids[%d] = %q: empty or repeated", i, s)
+		}
+		seen[s] = true
+	}
+	if got := emu.Stats().Objects["CustomerContact"]; got != n {
+		t.Fatalf("%d contacts at BILL after the re-run, want exactly %d", got, n)
+	}
+	for c, err := range bill.AllCustomerContacts(t.Context(), billapi.ListParams{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !seen[c.ID] {
+			t.Errorf("contact %s at BILL is not in the answer", c.ID)
+		}
+	}
+}

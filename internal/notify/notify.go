@@ -1,0 +1,61 @@
+// Package notify sends MCP notifications on the path the request's result
+// takes, so they reach the client in order and before the result.
+//
+// mcp-go (v1.2.1, the newest release) queues a notification on the
+// session's channel and writes it from another goroutine than the result:
+// on stdio the final notification of a call can follow its result (clients
+// drop progress for a finished request), and over streamable HTTP the
+// per-request forwarder may drop what it dequeues after the request ended,
+// or two notifications can overtake each other. This package bypasses the
+// queue: the transport puts a Sender in the request's context (see Stdio
+// and Streamable), and Send writes the notification itself, synchronously,
+// on the writer the result will be written to after the handler returns.
+// Without a Sender (the in-process client, the legacy SSE transport) Send
+// falls back to mcp-go's queue.
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+)
+
+// Sender writes one JSON-RPC notification frame to the client before it
+// returns.
+type Sender func(ctx context.Context, n mcp.JSONRPCNotification) error
+
+type senderKey struct{}
+
+// WithSender returns ctx carrying s.
+func WithSender(ctx context.Context, s Sender) context.Context {
+	return context.WithValue(ctx, senderKey{}, s)
+}
+
+// Send delivers a notification to the client of the request ctx belongs
+// to: on the result's path when the transport put a Sender in ctx, else
+// through mcp-go's session queue.
+func Send(ctx context.Context, method string, params map[string]any) error {
+	if s, ok := ctx.Value(senderKey{}).(Sender); ok && s != nil {
+		return s(ctx, mcp.JSONRPCNotification{
+			JSONRPC:      mcp.JSONRPC_VERSION,
+			Notification: mcp.Notification{Method: method, Params: mcp.NotificationParams{AdditionalFields: params}},
+		})
+	}
+	srv := server.ServerFromContext(ctx)
+	if srv == nil {
+		return fmt.Errorf("notify %s: no MCP server in the context", method)
+	}
+	return srv.SendNotificationToClient(ctx, method, params)
+}
+
+// frame encodes n as one JSON line body (no newline).
+func frame(n mcp.JSONRPCNotification) ([]byte, error) {
+	b, err := json.Marshal(n)
+	if err != nil {
+		return nil, fmt.Errorf("encode notification %s: %w", n.Method, err)
+	}
+	return b, nil
+}

@@ -1,0 +1,612 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	invopop "github.com/invopop/jsonschema"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/bill-mcp/bill-mcp/billapi"
+	"github.com/bill-mcp/bill-mcp/internal/journal"
+	"github.com/bill-mcp/bill-mcp/internal/notify"
+)
+
+// Bulk tools.
+//
+// A bulk tool takes any number of items (the request size is the only
+// limit) and answers a summary first, every failure (the first
+// maxListedFailures, then a count by code) and the ids of what was done,
+// one short string per item. Each item is checked on its own against the
+// single-item schema, so a bad row fails as an item and never rejects the
+// others. Every call runs under a journal (internal/journal): the same
+// call again, with the same importKey or the same content, finishes what a
+// crash interrupted, takes what was done from the journal, and creates
+// nothing twice.
+
+// Bounds of a bulk answer.
+const (
+	// maxIDsInText is how many items' ids the text content repeats; past
+	// it the ids are in structuredContent only.
+	maxIDsInText = 50
+	// recoverBatch is how many items in doubt one recovery List settles.
+	recoverBatch = billapi.MaxBulkItems
+)
+
+// CodeBusy marks a bulk call refused because a call with the same
+// importKey is running.
+const CodeBusy = "BUSY"
+
+// bulkSummary counts a bulk tool's outcomes.
+type bulkSummary struct {
+	Total     int `json:"total" jsonschema:"required"`
+	Succeeded int `json:"succeeded" jsonschema:"required"`
+	Failed    int `json:"failed" jsonschema:"required"`
+	Resumed   int `json:"resumed,omitempty"` // done by an earlier call with this importKey (counted in succeeded)
+}
+
+// JSONSchema keeps the output schema lean: the shape is described once,
+// in the tool description and the README, not in every bulk tool.
+func (bulkSummary) JSONSchema() *invopop.Schema { return &invopop.Schema{Type: "object"} }
+
+// bulkFailure is one failed item.
+type bulkFailure struct {
+	Index   int    `json:"index"` // 0-based position in the request
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Hint    string `json:"hint,omitempty"` // omitted when an earlier failure with this code gives it
+}
+
+// JSONSchema keeps the output schema lean (see bulkSummary).
+func (bulkFailure) JSONSchema() *invopop.Schema { return &invopop.Schema{Type: "object"} }
+
+// bulkOutput is every bulk tool's result.
+type bulkOutput struct {
+	Summary        bulkSummary    `json:"summary" jsonschema:"required"`
+	Failures       []bulkFailure  `json:"failures,omitempty"`        // in request order, the first 100
+	FailuresByCode map[string]int `json:"failuresByCode,omitempty"`  // when more than 100 failed
+	IDs            []string       `json:"ids" jsonschema:"required"` // one per item in request order; "" where it failed
+	ImportKey      string         `json:"importKey" jsonschema:"required"`
+}
+
+// JSONSchema is the lean output schema every bulk tool shares: the open
+// object's main parts (the README and the tool descriptions give the rest).
+func (bulkOutput) JSONSchema() *invopop.Schema {
+	props := invopop.NewProperties()
+	props.Set("summary", &invopop.Schema{Type: "object"})
+	props.Set("failures", &invopop.Schema{Type: "array"})
+	props.Set("ids", &invopop.Schema{Type: "array"})
+	return &invopop.Schema{Type: "object", Properties: props, Required: []string{"summary", "ids"}}
+}
+
+// bulkText is the text content of a bulk answer: the output, with the ids
+// left to structuredContent when there are many.
+type bulkText struct {
+	bulkOutput
+	IDs  []string `json:"ids,omitempty"`
+	Note string   `json:"note,omitempty"`
+}
+
+// importKeyArg is the optional argument of every bulk tool.
+type importKeyArg struct {
+	ImportKey string `json:"importKey,omitempty" jsonschema:"maxLength=100" jsonschema_description:"Repeat with it to resume after a crash."`
+}
+
+// bulkSpec describes one bulk tool over items In creating or changing Out.
+type bulkSpec[In, Out any] struct {
+	tool   string
+	field  string // the array argument: customers, contacts, customerIds, contactIds
+	entity entity
+	op     Op
+	// check validates object items one by one against the single-item
+	// schema and maps them (bad[k] for raw[k]); nil when items are ids.
+	check func(key string, raw []map[string]any) (items []In, bad map[int]itemError)
+	bulk  func(context.Context, []In, billapi.BulkOptions) ([]billapi.BulkResult[Out], error)
+	id    func(Out) string
+	// find settles creates in doubt after a crash (nil for idempotent ops).
+	find func(ctx context.Context, objs []In, sentAt time.Time, claimed []string) ([]*Out, error)
+}
+
+// objectItems is the check of items whose argument type is I, mapped to In.
+func objectItems[I, In any](tool string, to func(I) In) func(string, []map[string]any) ([]In, map[int]itemError) {
+	check := newItemChecker[I](tool)
+	return func(key string, raw []map[string]any) ([]In, map[int]itemError) {
+		items, bad := check(key, raw)
+		out := make([]In, len(items))
+		for k := range items {
+			if _, isBad := bad[k]; !isBad {
+				out[k] = to(items[k])
+			}
+		}
+		return out, bad
+	}
+}
+
+// handler is the tool handler of s over deps.
+func (s *bulkSpec[In, Out]) handler(deps Deps) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		if deps.Client == nil {
+			return noClient(), nil
+		}
+		return s.run(ctx, req), nil
+	}
+}
+
+// bulkRun is the state of one bulk call.
+type bulkRun struct {
+	n         int
+	ids       []string
+	errs      []*itemError
+	resumed   int
+	progress  func(succeeded, failed int)
+	succeeded int
+	failed    int
+}
+
+func (s *bulkSpec[In, Out]) run(ctx context.Context, req mcp.CallToolRequest) *mcp.CallToolResult {
+	args := req.GetArguments()
+	rawItems, ok := args[s.field].([]any)
+	if !ok || len(rawItems) == 0 {
+		return badArgument(fmt.Sprintf("%s must be a non-empty array", s.field), fmt.Sprintf("send the items in %s, at least one", s.field))
+	}
+	importKey, _ := args["importKey"].(string)
+	digest, err := itemsDigest(s.tool, rawItems)
+	if err != nil {
+		return badArgument(fmt.Sprintf("%s is not valid JSON", s.field), "send the items as the input schema describes them")
+	}
+	key := importKey
+	if key == "" {
+		key = journal.DeriveKey(digest)
+	}
+	n := len(rawItems)
+	store := journal.FromContext(ctx)
+	if store == nil {
+		store = journal.NewMemory("")
+	}
+	j, err := store.Open(ctx, s.tool, key, digest, n)
+	switch {
+	case errors.Is(err, journal.ErrMismatch):
+		return badArgument(fmt.Sprintf("importKey %q belongs to a different request (%v)", key, err),
+			"to finish that job send exactly the same items; for a new job use a new importKey or omit it")
+	case errors.Is(err, journal.ErrBusy):
+		return failure(CodeBusy, "a call with this importKey is still running",
+			"wait for it to finish, then call again with the same importKey to get its whole outcome")
+	case err != nil:
+		return failure(CodeInternal, "the server could not open the import journal, so nothing was sent",
+			"retry once; if it fails again, tell the user to check the bill-mcp server log")
+	}
+	defer j.Close()
+
+	r := &bulkRun{n: n, ids: make([]string, n), errs: make([]*itemError, n)}
+	for i, id := range j.Done() {
+		r.ids[i] = id
+		r.resumed++
+	}
+	r.progress = progressReporter(ctx, req, n)
+	if r.resumed > 0 && r.progress != nil {
+		r.progress(r.resumed, 0)
+	}
+
+	// Settle what an interrupted call left in doubt.
+	doubt, since := j.InDoubt()
+	if s.find != nil && len(doubt) > 0 {
+		if res := s.recover(ctx, j, r, rawItems, doubt, since); res != nil {
+			return res
+		}
+	}
+
+	// Send the rest a window at a time: only a window's items are decoded,
+	// and its results dropped once they are ids, so memory follows the
+	// window, not the request. A window holds many chunks, which billapi
+	// runs through the gate as it pleases.
+	for w := 0; w < n; w += sendWindow {
+		var idx []int
+		for i := w; i < min(w+sendWindow, n); i++ {
+			if r.ids[i] != "" || r.errs[i] != nil {
+				rawItems[i] = nil
+				continue
+			}
+			idx = append(idx, i)
+		}
+		todo, batch := s.items(r, rawItems, idx, true)
+		r.failed += len(idx) - len(todo) // refused here: done, and failed
+		if len(todo) == 0 {
+			continue
+		}
+		if res := s.send(ctx, j, r, todo, batch); res != nil {
+			return res
+		}
+	}
+	return bulkResult(r.output(key))
+}
+
+// sendWindow is how many items one billapi bulk call of a tool gets.
+const sendWindow = 10_000
+
+// itemsDigest is the digest of a bulk request, streamed into the hash.
+func itemsDigest(tool string, items []any) (string, error) {
+	h := journal.NewDigest(tool)
+	if err := json.NewEncoder(h).Encode(items); err != nil {
+		return "", err
+	}
+	return h.Sum(), nil
+}
+
+// items checks and decodes the items at idx, releasing their raw form;
+// bad items are marked failed. It returns the good ones and their indices.
+func (s *bulkSpec[In, Out]) items(r *bulkRun, rawItems []any, idx []int, release bool) ([]int, []In) {
+	var good []int
+	var out []In
+	if s.check == nil {
+		for _, i := range idx {
+			id, ok := rawItems[i].(string)
+			if release {
+				rawItems[i] = nil
+			}
+			if !ok {
+				r.fail(i, itemError{Code: CodeInvalidArgument, Message: fmt.Sprintf("%s[%d] must be a string id", s.field, i), Hint: "send ids as strings"})
+				continue
+			}
+			var in In
+			if v, ok := any(&in).(*string); ok {
+				*v = id
+			}
+			good, out = append(good, i), append(out, in)
+		}
+		return good, out
+	}
+	raws := make([]map[string]any, 0, len(idx))
+	pos := make([]int, 0, len(idx))
+	for _, i := range idx {
+		m, ok := rawItems[i].(map[string]any)
+		if release {
+			rawItems[i] = nil
+		}
+		if !ok {
+			r.fail(i, itemError{Code: CodeInvalidArgument, Message: fmt.Sprintf("%s[%d] must be an object", s.field, i), Hint: "send each item as an object of the fields the tool takes"})
+			continue
+		}
+		raws, pos = append(raws, m), append(pos, i)
+	}
+	items, bad := s.check(s.field, raws)
+	for k, i := range pos {
+		if x, isBad := bad[k]; isBad {
+			// the checker numbers items within this batch: name the request's index
+			x.Message = strings.Replace(x.Message, fmt.Sprintf("%s[%d]", s.field, k), fmt.Sprintf("%s[%d]", s.field, i), 1)
+			r.fail(i, x)
+			continue
+		}
+		good, out = append(good, i), append(out, items[k])
+	}
+	return good, out
+}
+
+// send sends batch (the items at indices todo) under a journal begin
+// record and records each chunk's outcome as it settles.
+func (s *bulkSpec[In, Out]) send(ctx context.Context, j *journal.Journal, r *bulkRun, todo []int, batch []In) *mcp.CallToolResult {
+	if _, err := j.Begin(todo); err != nil {
+		return failure(CodeInternal, "the server could not write the import journal, so nothing more was sent",
+			"retry once with the same importKey; if it fails again, tell the user to check the bill-mcp server log")
+	}
+	var mu sync.Mutex
+	settle := func(outs []billapi.ItemOutcome) {
+		mu.Lock()
+		defer mu.Unlock()
+		var doneIdx, failedIdx []int
+		var doneIDs []string
+		for _, o := range outs {
+			if o.Index < 0 || o.Index >= len(todo) {
+				continue
+			}
+			i := todo[o.Index]
+			switch {
+			case o.ID != "":
+				doneIdx, doneIDs = append(doneIdx, i), append(doneIDs, o.ID)
+				r.succeeded++
+			case o.Err != nil:
+				if !s.inDoubt(o.Err) {
+					failedIdx = append(failedIdx, i)
+				}
+				r.failed++
+			}
+		}
+		// A journal that cannot be written loses only the resume
+		// shortcut for these items: the call itself goes on.
+		_ = j.Settle(doneIdx, doneIDs, failedIdx)
+		if r.progress != nil {
+			r.progress(r.resumed+r.succeeded, r.failed)
+		}
+	}
+	results, err := s.bulk(ctx, batch, billapi.BulkOptions{Settled: settle})
+	answered := make([]bool, len(todo))
+	var doneIdx, failedIdx []int
+	var doneIDs []string
+	for _, res := range results {
+		if res.Index < 0 || res.Index >= len(todo) {
+			continue
+		}
+		i := todo[res.Index]
+		switch {
+		case res.Object != nil:
+			r.ids[i] = s.id(*res.Object)
+			doneIdx, doneIDs = append(doneIdx, i), append(doneIDs, r.ids[i])
+		case res.Err != nil:
+			x := explain(res.Err, s.entity, s.op, time.Now())
+			r.errs[i] = &x
+			if !s.inDoubt(res.Err) {
+				failedIdx = append(failedIdx, i)
+			}
+		default:
+			continue
+		}
+		answered[res.Index] = true
+	}
+	for k, i := range todo {
+		if answered[k] {
+			continue
+		}
+		var x itemError
+		if err != nil {
+			x = explain(err, s.entity, s.op, time.Now())
+		} else {
+			x = itemError{Code: CodeInternal, Message: "BILL gave no answer for this item",
+				Hint: "call again with the same importKey: the server checks whether it was applied before sending it again"}
+		}
+		r.errs[i] = &x
+	}
+	_ = j.Settle(doneIdx, doneIDs, failedIdx)
+	return nil
+}
+
+// inDoubt reports an item error after which the item may have been applied.
+func (s *bulkSpec[In, Out]) inDoubt(e *billapi.Error) bool {
+	return s.op == OpCreate && e != nil && e.Code == billapi.CodeUndecidedOutcome
+}
+
+// recover settles the creates in doubt: each found at BILL is done (its id
+// taken), each not found was not applied and is sent again. It answers an
+// error result when BILL cannot be asked; nothing is sent then.
+func (s *bulkSpec[In, Out]) recover(ctx context.Context, j *journal.Journal, r *bulkRun, rawItems []any, doubt []int, since time.Time) *mcp.CallToolResult {
+	claimed := make([]string, 0, r.resumed)
+	for _, id := range r.ids {
+		if id != "" {
+			claimed = append(claimed, id)
+		}
+	}
+	var part []int
+	var objs []In
+	flush := func() *mcp.CallToolResult {
+		if len(part) == 0 {
+			return nil
+		}
+		found, err := s.find(ctx, objs, since, claimed)
+		if err != nil {
+			x := explain(err, s.entity, OpRead, time.Now())
+			return failure(x.Code, "an earlier call with this importKey was interrupted and the server could not check with BILL what it did, so nothing was sent",
+				"call again with the same importKey in a little while")
+		}
+		var doneIdx []int
+		var doneIDs []string
+		for k, f := range found {
+			if f == nil {
+				continue
+			}
+			i := part[k]
+			r.ids[i] = s.id(*f)
+			claimed = append(claimed, r.ids[i])
+			doneIdx, doneIDs = append(doneIdx, i), append(doneIDs, r.ids[i])
+			r.resumed++
+		}
+		part, objs = part[:0], objs[:0]
+		if err := j.Settle(doneIdx, doneIDs, nil); err != nil {
+			return failure(CodeInternal, "the server could not write the import journal, so nothing more was sent",
+				"retry once with the same importKey; if it fails again, tell the user to check the bill-mcp server log")
+		}
+		return nil
+	}
+	var want []int
+	for _, i := range doubt {
+		if r.ids[i] == "" && rawItems[i] != nil {
+			want = append(want, i)
+		}
+	}
+	probe := &bulkRun{n: r.n, ids: r.ids, errs: make([]*itemError, r.n)} // bad items fail later, unsent
+	good, ins := s.items(probe, rawItems, want, false)
+	for k, i := range good {
+		part, objs = append(part, i), append(objs, ins[k])
+		if len(part) == recoverBatch {
+			if res := flush(); res != nil {
+				return res
+			}
+		}
+	}
+	return flush()
+}
+
+func (r *bulkRun) fail(i int, x itemError) { r.errs[i] = &x }
+
+// output builds the answer: summary, failures, ids.
+func (r *bulkRun) output(key string) bulkOutput {
+	out := bulkOutput{Summary: bulkSummary{Total: r.n, Resumed: r.resumed}, IDs: r.ids, ImportKey: key}
+	hinted := map[string]string{}
+	byCode := map[string]int{}
+	for i := range r.n {
+		if r.ids[i] != "" {
+			out.Summary.Succeeded++
+			continue
+		}
+		out.Summary.Failed++
+		x := r.errs[i]
+		if x == nil {
+			x = &itemError{Code: CodeInternal, Message: "the server lost track of this item", Hint: "call again with the same importKey"}
+		}
+		byCode[x.Code]++
+		if len(out.Failures) < maxListedFailures {
+			f := bulkFailure{Index: i, Code: x.Code, Message: x.Message, Hint: x.Hint}
+			if hinted[x.Code] == x.Hint {
+				f.Hint = ""
+			} else {
+				hinted[x.Code] = x.Hint
+			}
+			out.Failures = append(out.Failures, f)
+		}
+	}
+	if out.Summary.Failed > maxListedFailures {
+		out.FailuresByCode = byCode
+	}
+	return out
+}
+
+// bulkResult returns out as structured content, and as text a compact
+// rendering an agent can afford: the ids only when there are few.
+func bulkResult(out bulkOutput) *mcp.CallToolResult {
+	t := bulkText{bulkOutput: out}
+	if len(out.IDs) <= maxIDsInText {
+		t.IDs = out.IDs
+	} else {
+		t.Note = fmt.Sprintf("The %d ids are in structuredContent.ids, in request order; list tools find them too.", out.Summary.Succeeded)
+	}
+	raw, err := json.Marshal(t)
+	if err != nil {
+		return failure(CodeInternal, "the server could not encode the result", "retry the call with the same importKey; if it fails again, report a bug in bill-mcp")
+	}
+	return mcp.NewToolResultStructured(out, string(raw))
+}
+
+// progressReporter returns a function that sends notifications/progress
+// with the request's progress token (nil when the client asked for none).
+// The caller calls it under its lock with counts that only rise, so the
+// notifications go out in order; notify.Send writes each on the result's
+// path before the handler returns, so all of them precede the result.
+func progressReporter(ctx context.Context, req mcp.CallToolRequest, total int) func(succeeded, failed int) {
+	if req.Params.Meta == nil || req.Params.Meta.ProgressToken == nil {
+		return nil
+	}
+	token := req.Params.Meta.ProgressToken
+	return func(succeeded, failed int) {
+		// A client that went away cannot be told; the bulk call goes on.
+		_ = notify.Send(ctx, "notifications/progress", map[string]any{
+			"progressToken": token,
+			"progress":      succeeded + failed,
+			"total":         total,
+			"message":       fmt.Sprintf("%d of %d items done: %d succeeded, %d failed", succeeded+failed, total, succeeded, failed),
+		})
+	}
+}
+
+// progressDone is a billapi BulkOptions.Progress callback sending
+// notifications/progress on the result's path, for multi-step tools that
+// count items done (nil when the client asked for no progress).
+func progressDone(ctx context.Context, req mcp.CallToolRequest) func(done, total int) {
+	if req.Params.Meta == nil || req.Params.Meta.ProgressToken == nil {
+		return nil
+	}
+	token := req.Params.Meta.ProgressToken
+	return func(done, total int) {
+		_ = notify.Send(ctx, "notifications/progress", map[string]any{
+			"progressToken": token, "progress": done, "total": total,
+			"message": fmt.Sprintf("%d of %d items done", done, total),
+		})
+	}
+}
+
+// decodeItem decodes one item into its argument type A and maps it.
+func decodeItem[A, In any](f func(A) In) func(json.RawMessage) (In, error) {
+	return func(raw json.RawMessage) (In, error) {
+		var a A
+		if err := json.Unmarshal(raw, &a); err != nil {
+			var zero In
+			return zero, err
+		}
+		return f(a), nil
+	}
+}
+
+// decodeID decodes one id item.
+func decodeID(raw json.RawMessage) (string, error) {
+	var s string
+	err := json.Unmarshal(raw, &s)
+	return s, err
+}
+
+// bulkDef declares a bulk tool run by the spec newSpec builds over a
+// server's deps: args is the zero value of its arguments, item of one
+// object item's argument type (nil when the items are ids).
+func bulkDef[In, Out any](toolset, name string, op Op, title, description string, args, item any, newSpec func(Deps) *bulkSpec[In, Out]) Def {
+	return Def{
+		Name: name, Toolset: toolset, Kind: op.Kind(), Op: op,
+		Title: title, Description: description,
+		Args: args, Result: bulkOutput{}, Item: item,
+		Bind: func(deps Deps) server.ToolHandlerFunc { return newSpec(deps).handler(deps) },
+	}
+}
+
+// customerBulkDefs are the customers toolset's bulk tools.
+func customerBulkDefs() []Def {
+	return []Def{
+		bulkDef(ToolsetCustomers, "bulk_create_customers", OpCreate, "Create many customers",
+			"Create any number of customers.", bulkCreateCustomersArgs{}, createCustomerArgs{},
+			func(d Deps) *bulkSpec[billapi.Customer, billapi.Customer] {
+				return &bulkSpec[billapi.Customer, billapi.Customer]{tool: "bulk_create_customers", field: "customers", entity: customerEntity(), op: OpCreate,
+					check: objectItems("bulk_create_customers", createCustomerArgs.customer),
+					bulk:  d.Client.BulkCreateCustomers, id: customerID, find: d.Client.FindCreatedCustomers}
+			}),
+		bulkDef(ToolsetCustomers, "bulk_update_customers", OpUpdate, "Update many customers",
+			"Update many customers; each item names its customerId.", bulkUpdateCustomersArgs{}, updateCustomerArgs{},
+			func(d Deps) *bulkSpec[billapi.Customer, billapi.Customer] {
+				return &bulkSpec[billapi.Customer, billapi.Customer]{tool: "bulk_update_customers", field: "customers", entity: customerEntity(), op: OpUpdate,
+					check: objectItems("bulk_update_customers", updateCustomerArgs.customer),
+					bulk:  d.Client.BulkUpdateCustomers, id: customerID}
+			}),
+		bulkDef(ToolsetCustomers, "bulk_delete_customers", OpDelete, "Delete many customers",
+			"Soft-delete many customers by id.", customerIDsArgs{}, nil,
+			func(d Deps) *bulkSpec[string, billapi.Customer] {
+				return &bulkSpec[string, billapi.Customer]{tool: "bulk_delete_customers", field: "customerIds", entity: customerEntity(), op: OpDelete,
+					bulk: d.Client.BulkDeleteCustomers, id: customerID}
+			}),
+		bulkDef(ToolsetCustomers, "bulk_undelete_customers", OpUndelete, "Undelete many customers",
+			"Restore many deleted customers by id.", customerIDsArgs{}, nil,
+			func(d Deps) *bulkSpec[string, billapi.Customer] {
+				return &bulkSpec[string, billapi.Customer]{tool: "bulk_undelete_customers", field: "customerIds", entity: customerEntity(), op: OpUndelete,
+					bulk: d.Client.BulkUndeleteCustomers, id: customerID}
+			}),
+	}
+}
+
+// contactBulkDefs are the contacts toolset's bulk tools.
+func contactBulkDefs() []Def {
+	return []Def{
+		bulkDef(ToolsetContacts, "bulk_create_customer_contacts", OpCreate, "Create many customer contacts",
+			"Create any number of contacts, for one or many customers.", bulkCreateContactsArgs{}, createContactArgs{},
+			func(d Deps) *bulkSpec[billapi.CustomerContact, billapi.CustomerContact] {
+				return &bulkSpec[billapi.CustomerContact, billapi.CustomerContact]{tool: "bulk_create_customer_contacts", field: "contacts", entity: contactEntity(), op: OpCreate,
+					check: objectItems("bulk_create_customer_contacts", createContactArgs.contact),
+					bulk:  d.Client.BulkCreateCustomerContacts, id: contactID, find: d.Client.FindCreatedCustomerContacts}
+			}),
+		bulkDef(ToolsetContacts, "bulk_update_customer_contacts", OpUpdate, "Update many customer contacts",
+			"Update many contacts; each item names its contactId.", bulkUpdateContactsArgs{}, updateContactArgs{},
+			func(d Deps) *bulkSpec[billapi.CustomerContact, billapi.CustomerContact] {
+				return &bulkSpec[billapi.CustomerContact, billapi.CustomerContact]{tool: "bulk_update_customer_contacts", field: "contacts", entity: contactEntity(), op: OpUpdate,
+					check: objectItems("bulk_update_customer_contacts", updateContactArgs.contact),
+					bulk:  d.Client.BulkUpdateCustomerContacts, id: contactID}
+			}),
+		bulkDef(ToolsetContacts, "bulk_delete_customer_contacts", OpDelete, "Delete many customer contacts",
+			"Soft-delete many contacts by id.", contactIDsArgs{}, nil,
+			func(d Deps) *bulkSpec[string, billapi.CustomerContact] {
+				return &bulkSpec[string, billapi.CustomerContact]{tool: "bulk_delete_customer_contacts", field: "contactIds", entity: contactEntity(), op: OpDelete,
+					bulk: d.Client.BulkDeleteCustomerContacts, id: contactID}
+			}),
+		bulkDef(ToolsetContacts, "bulk_undelete_customer_contacts", OpUndelete, "Undelete many customer contacts",
+			"Restore many deleted contacts by id.", contactIDsArgs{}, nil,
+			func(d Deps) *bulkSpec[string, billapi.CustomerContact] {
+				return &bulkSpec[string, billapi.CustomerContact]{tool: "bulk_undelete_customer_contacts", field: "contactIds", entity: contactEntity(), op: OpUndelete,
+					bulk: d.Client.BulkUndeleteCustomerContacts, id: contactID}
+			}),
+	}
+}
