@@ -299,3 +299,54 @@ func TestWriteInTheSameMillisecond(t *testing.T) {
 		})
 	}
 }
+
+// TestUnbuiltIndexPersistsNoRecords: a session that only wrote (no search
+// ever built the index) saves a snapshot whose size does not grow with what
+// it wrote — the next run could not use those records, having no high-water
+// mark to resume from — and that next run still builds in full and sees
+// every record.
+func TestUnbuiltIndexPersistsNoRecords(t *testing.T) {
+	tests := []struct {
+		name   string
+		writes int
+	}{
+		{"one write", 1},
+		{"forty writes", 40},
+	}
+	sizes := map[int]int{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			w.seed(t, 10)
+			ctx := t.Context()
+			store := &memStore{}
+			ix := index.New(index.Options{Key: "k", Store: store, Now: w.clk.now})
+			c := w.client(t, ix)
+			for i := range tt.writes {
+				if _, err := c.CreateCustomer(ctx, billapi.Customer{Name: billapi.String(fmt.Sprintf("Written %d", i))}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ix.Flush(ctx)
+			if store.saves != 1 {
+				t.Fatalf("%d saves after Flush, want 1", store.saves)
+			}
+			sizes[tt.writes] = len(store.data)
+			ix2 := index.New(index.Options{Key: "k", Store: &memStore{data: store.data}, Now: w.clk.now})
+			before := w.requests()
+			all, err := ix2.Customers(ctx, w.other, index.DefaultMaxAge)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := w.requests() - before; got != 1 {
+				t.Errorf("%d requests, want 1 (a full build of a small org)", got)
+			}
+			if len(all) != 10+tt.writes {
+				t.Errorf("%d customers, want %d", len(all), 10+tt.writes)
+			}
+		})
+	}
+	if sizes[1] != sizes[40] {
+		t.Errorf("snapshot of an unbuilt index is %d bytes after 1 write and %d after 40: it persists records no run can use", sizes[1], sizes[40])
+	}
+}
