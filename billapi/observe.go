@@ -28,7 +28,7 @@ func noteBulk[T any](note func([]T)) func([]BulkResult[T], error) ([]BulkResult[
 		if note == nil {
 			return res, err
 		}
-		var done []T
+		done := make([]T, 0, len(res))
 		for _, r := range res {
 			if r.Err == nil && r.Object != nil {
 				done = append(done, *r.Object)

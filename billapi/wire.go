@@ -83,8 +83,8 @@ type errorData struct {
 // It never puts the body (which could echo what was sent) into the error:
 // a body that is not an envelope is described by its size only.
 func decodeEnvelope(op string, httpStatus int, body []byte) (json.RawMessage, *Error) {
-	var env envelope
-	if err := json.Unmarshal(body, &env); err != nil || env.Status == nil {
+	env, err := readEnvelope(body)
+	if err != nil || env.Status == nil {
 		if httpStatus == 404 {
 			return nil, &Error{Op: op, Code: CodeAPINotSupported, Message: "API not supported.", HTTPStatus: httpStatus, Class: ClassOf(CodeAPINotSupported, httpStatus)}
 		}
@@ -104,6 +104,24 @@ func decodeEnvelope(op string, httpStatus int, body []byte) (json.RawMessage, *E
 	default:
 		return nil, badResponse(op, httpStatus, fmt.Sprintf("BILL answered an unknown response_status %d", *env.Status))
 	}
+}
+
+// plainEnvelope is envelope without its tolerant UnmarshalJSON.
+type plainEnvelope envelope
+
+// readEnvelope decodes one envelope. It reads b once as plain JSON and
+// only when that fails through envelope's tolerant UnmarshalJSON (which
+// itself tries plain JSON first, then the tolerant reader): the same
+// result, without encoding/json scanning every byte twice more for the
+// nested Unmarshaler.
+func readEnvelope(b []byte) (envelope, error) {
+	var p plainEnvelope
+	if json.Unmarshal(b, &p) == nil {
+		return envelope(p), nil
+	}
+	var env envelope
+	err := json.Unmarshal(b, &env)
+	return env, err
 }
 
 // envelopeError decodes response_data of a failed call into an *Error.
@@ -141,8 +159,18 @@ type bulkAnswer struct {
 // decodeBulkItems splits a Bulk answer into one outcome per item; want is
 // the number of items sent. Each item is decoded into T or an *Error.
 func decodeBulkItems[T any](op string, data json.RawMessage, want int) ([]outcome[T], *Error) {
+	// Plain JSON first (see readEnvelope); the tolerant envelopes only
+	// when that fails.
 	var ba bulkAnswer
-	if err := json.Unmarshal(data, &ba); err != nil {
+	var pa struct {
+		Bulk []plainEnvelope `json:"bulk"`
+	}
+	if json.Unmarshal(data, &pa) == nil {
+		ba.Bulk = make([]envelope, len(pa.Bulk))
+		for i, e := range pa.Bulk {
+			ba.Bulk[i] = envelope(e)
+		}
+	} else if err := json.Unmarshal(data, &ba); err != nil {
 		return nil, badResponse(op, 200, "the Bulk answer is not {\"bulk\":[...]}")
 	}
 	if len(ba.Bulk) != want {
@@ -159,7 +187,7 @@ func decodeBulkItems[T any](op string, data json.RawMessage, want int) ([]outcom
 			out[i].err = badResponse(op, 200, fmt.Sprintf("item %d of the Bulk answer has an unknown response_status %d", i, *env.Status))
 		default:
 			v := new(T)
-			if isNull(env.Data) || json.Unmarshal(env.Data, v) != nil {
+			if isNull(env.Data) || decodeValue(env.Data, v) != nil {
 				out[i].err = badResponse(op, 200, fmt.Sprintf("item %d of the Bulk answer is not a %s", i, entityOf(op)))
 				continue
 			}
@@ -167,6 +195,17 @@ func decodeBulkItems[T any](op string, data json.RawMessage, want int) ([]outcom
 		}
 	}
 	return out, nil
+}
+
+// decodeValue is json.Unmarshal(data, v) for data that a decode of the
+// enclosing document already cut out (valid JSON, no surrounding space):
+// when v reads itself (the tolerant entities), it is handed data directly,
+// which is what json.Unmarshal would do after scanning data twice more.
+func decodeValue(data json.RawMessage, v any) error {
+	if u, ok := v.(json.Unmarshaler); ok {
+		return u.UnmarshalJSON(data)
+	}
+	return json.Unmarshal(data, v)
 }
 
 // outcome is the result of one item: exactly one of obj and err is set.

@@ -342,3 +342,32 @@ func TestGateAdaptsToBusyAnswers(t *testing.T) {
 		t.Fatalf("enter after leave: %v", e)
 	}
 }
+
+// TestDecodeBulkItemsTolerant: a Bulk answer that plain JSON cannot read
+// (response_status "0" in one item) goes through the tolerant reader and
+// gives the same outcomes as the plain answer.
+func TestDecodeBulkItemsTolerant(t *testing.T) {
+	item := func(status string, id string) string {
+		return `{"response_status":` + status + `,"response_message":"Success","response_data":{"entity":"Customer","id":"` + id + `","name":"A"}}`
+	}
+	for _, tc := range []struct {
+		name, first string
+	}{
+		{"plain", item(`0`, "0cu01ABCDEFGHIJ00001")},
+		{"status as a string", item(`"0"`, "0cu01ABCDEFGHIJ00001")},
+		{"spaces around the item", " \n" + item(`0`, "0cu01ABCDEFGHIJ00001") + "\t "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := json.RawMessage(`{"bulk":[` + tc.first + `,` + item(`0`, "0cu01ABCDEFGHIJ00002") + `]}`)
+			out, e := decodeBulkItems[Customer]("Bulk/Crud/Create/Customer", data, 2)
+			if e != nil {
+				t.Fatal(e)
+			}
+			for i, want := range []string{"0cu01ABCDEFGHIJ00001", "0cu01ABCDEFGHIJ00002"} {
+				if out[i].err != nil || out[i].obj == nil || out[i].obj.ID != want || Deref(out[i].obj.Name) != "A" {
+					t.Fatalf("item %d = %+v, want id %s", i, out[i], want)
+				}
+			}
+		})
+	}
+}

@@ -282,6 +282,9 @@ func (s *bulkSpec[In, Out]) items(r *bulkRun, rawItems []any, idx []int, release
 			r.fail(i, x)
 			continue
 		}
+		if out == nil { // sized once: an In may be a large record
+			good, out = make([]int, 0, len(pos)-k), make([]In, 0, len(pos)-k)
+		}
 		good, out = append(good, i), append(out, items[k])
 	}
 	return good, out

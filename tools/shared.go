@@ -175,12 +175,15 @@ func newItemChecker[I any](tool string) itemChecker[I] {
 				continue
 			}
 			item, _ := coerce(doc, item).(map[string]any)
-			if detail, broken := violations(schema, item); broken {
-				detail = fmt.Sprintf("%s[%d] %s", key, i, detail)
-				bad[i] = itemError{Code: CodeInvalidArgument, Message: detail, Hint: validationHint(detail)}
-				continue
+			// encoded once, for the schema and for the typed decode
+			enc, merr := json.Marshal(item)
+			if merr == nil {
+				if detail, broken := violationsJSON(schema, enc); broken {
+					detail = fmt.Sprintf("%s[%d] %s", key, i, detail)
+					bad[i] = itemError{Code: CodeInvalidArgument, Message: detail, Hint: validationHint(detail)}
+					continue
+				}
 			}
-			enc, _ := json.Marshal(item)
 			if json.Unmarshal(enc, &out[i]) != nil {
 				detail := fmt.Sprintf("%s[%d] does not match the item schema", key, i)
 				bad[i] = itemError{Code: CodeInvalidArgument, Message: detail, Hint: validationHint(detail)}

@@ -232,6 +232,11 @@ func violations(s *jsonschema.Schema, value any) (string, bool) {
 	if err != nil {
 		return "", false
 	}
+	return violationsJSON(s, raw)
+}
+
+// violationsJSON is violations of a value already encoded as raw.
+func violationsJSON(s *jsonschema.Schema, raw []byte) (string, bool) {
 	if string(raw) == "null" {
 		raw = []byte("{}")
 	}
