@@ -68,19 +68,36 @@ type knownIDs struct {
 	seen     map[string]time.Time // first time an id appeared in any answer
 	lastTrim time.Time
 	inflight map[string]int
-	changed  chan struct{} // closed and replaced whenever inflight drops
+	frozen   map[string]int // keys a reconciliation is looking for: no identical create may start
+	changed  chan struct{}  // closed and replaced whenever inflight drops or a key thaws
 }
 
 func newKnownIDs() *knownIDs {
-	return &knownIDs{ids: make(map[string]time.Time), seen: make(map[string]time.Time), inflight: make(map[string]int), changed: make(chan struct{})}
+	return &knownIDs{ids: make(map[string]time.Time), seen: make(map[string]time.Time), inflight: make(map[string]int), frozen: make(map[string]int), changed: make(chan struct{})}
 }
 
-// begin records creates with these match keys going on the wire.
-func (k *knownIDs) begin(keys []string) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	for _, key := range keys {
-		k.inflight[key]++
+// begin records creates with these match keys going on the wire. It first
+// waits while a reconciliation looks for any of those keys (see
+// waitIdleAndFreeze): a create that started during that List could be
+// claimed by it, and the same record answered twice.
+func (k *knownIDs) begin(ctx context.Context, keys []string) error {
+	for {
+		k.mu.Lock()
+		held := slices.ContainsFunc(keys, func(key string) bool { return k.frozen[key] > 0 })
+		if !held {
+			for _, key := range keys {
+				k.inflight[key]++
+			}
+			k.mu.Unlock()
+			return nil
+		}
+		ch := k.changed
+		k.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 
@@ -104,28 +121,42 @@ func (k *knownIDs) end(keys, created []string) {
 	k.changed = make(chan struct{})
 }
 
-// waitIdle waits until no create with any of keys is on the wire.
-func (k *knownIDs) waitIdle(ctx context.Context, keys []string) error {
+// waitIdleAndFreeze waits until no create with any of keys is on the wire,
+// then holds back new creates with those keys (begin waits) until thaw is
+// called: the reconciliation's List then sees no record of this client
+// whose id is not yet known. On error nothing is held.
+func (k *knownIDs) waitIdleAndFreeze(ctx context.Context, keys []string) (thaw func(), err error) {
 	for {
 		k.mu.Lock()
-		busy := false
-		for _, key := range keys {
-			if k.inflight[key] > 0 {
-				busy = true
-				break
+		busy := slices.ContainsFunc(keys, func(key string) bool { return k.inflight[key] > 0 })
+		if !busy {
+			for _, key := range keys {
+				k.frozen[key]++
 			}
+			k.mu.Unlock()
+			return func() { k.thaw(keys) }, nil
 		}
 		ch := k.changed
 		k.mu.Unlock()
-		if !busy {
-			return nil
-		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
+}
+
+// thaw lets creates with keys start again.
+func (k *knownIDs) thaw(keys []string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, key := range keys {
+		if k.frozen[key]--; k.frozen[key] <= 0 {
+			delete(k.frozen, key)
+		}
+	}
+	close(k.changed)
+	k.changed = make(chan struct{})
 }
 
 // addLocked records id; k.mu must be held.
@@ -213,7 +244,11 @@ func createReconciled[T any](ctx context.Context, c *Client, k kind[T], op strin
 		for i := range batch {
 			keys[i] = k.matchKey(&batch[i])
 		}
-		c.known.begin(keys)
+		if err := c.known.begin(ctx, keys); err != nil {
+			e := canceled(op, err)
+			fillErr(out, pending, e)
+			return out, e
+		}
 		res, err := send(ctx, batch)
 		var created []string
 		if err == nil {
@@ -349,11 +384,12 @@ func reconcile[T any](ctx context.Context, c *Client, k kind[T], objs []T, since
 	for i := range objs {
 		keys[i] = k.matchKey(&objs[i])
 	}
-	if err := c.known.waitIdle(ctx, keys); err != nil {
+	thaw, err := c.known.waitIdleAndFreeze(ctx, keys)
+	if err != nil {
 		return nil, canceled("List/"+k.entity, err)
 	}
+	defer thaw()
 	var cands []T
-	var err error
 	busy := 0
 	for try := 1; ; try++ {
 		cands, err = candidates(ctx, c, k, objs, owners, since, callStart)
