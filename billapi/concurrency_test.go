@@ -152,7 +152,7 @@ func TestBulkChunksShareTheGate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			const n = 3000
-			e := startEmu(t, emulator.Config{Latency: 3 * time.Millisecond})
+			e := startEmu(t, emulator.Config{Latency: 20 * time.Millisecond})
 			c := newClient(t, e, func(cfg *billapi.Config) { cfg.MaxInFlight = tt.clientMax })
 			seed, err := c.CreateCustomer(t.Context(), billapi.Customer{Name: billapi.String("Seed")})
 			if err != nil {
