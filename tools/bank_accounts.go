@@ -2,7 +2,6 @@ package tools
 
 import (
 	"context"
-	"slices"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -121,15 +120,9 @@ func listBankAccounts(ctx context.Context, d Deps, _ mcp.CallToolRequest, a list
 	if bad != nil {
 		return bad.result()
 	}
-	filters := make([]billapi.Filter, 0, len(a.Filters)+1)
-	if a.CustomerID != "" {
-		filters = append(filters, billapi.Filter{Field: "customerId", Op: billapi.OpEq, Value: a.CustomerID})
-	}
-	for _, f := range a.Filters {
-		if !slices.Contains(e.filterable, f.Field) {
-			return badFilter(e, f.Field).result()
-		}
-		filters = append(filters, billapi.Filter{Field: f.Field, Op: f.Op, Value: f.Value})
+	filters, bad := listFilters(e, a.CustomerID, a.Filters)
+	if bad != nil {
+		return bad.result()
 	}
 	items, pg, err := listPage(ctx, d.Client.ListCustomerBankAccounts, a.params(filters))
 	if err != nil {

@@ -2,7 +2,6 @@ package tools
 
 import (
 	"context"
-	"slices"
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -240,12 +239,9 @@ func listCustomers(ctx context.Context, d Deps, _ mcp.CallToolRequest, a listCus
 	if bad != nil {
 		return bad.result()
 	}
-	filters := make([]billapi.Filter, 0, len(a.Filters))
-	for _, f := range a.Filters {
-		if !slices.Contains(e.filterable, f.Field) {
-			return badFilter(e, f.Field).result()
-		}
-		filters = append(filters, billapi.Filter{Field: f.Field, Op: f.Op, Value: f.Value})
+	filters, bad := listFilters(e, "", a.Filters)
+	if bad != nil {
+		return bad.result()
 	}
 	p := a.params(filters)
 	var (

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"slices"
 	"strings"
 	"sync"
 
@@ -218,4 +219,28 @@ func newItemDecoder[I any](tool string) itemDecoder[I] {
 		detail := strings.Join(parts, "; ")
 		return nil, failure(CodeInvalidArgument, "nothing was sent to BILL: "+detail, validationHint(detail))
 	}
+}
+
+// filterArg is a list tool's filter argument: the three differ only in the
+// descriptions their schemas carry.
+type filterArg interface {
+	customerFilter | contactFilter | bankAccountFilter
+}
+
+// listFilters turns a list tool's filters into BILL's, after a customerId
+// filter when customerID is set, refusing a field e cannot filter on.
+func listFilters[F filterArg](e entity, customerID string, fs []F) ([]billapi.Filter, *itemError) {
+	out := make([]billapi.Filter, 0, len(fs)+1)
+	if customerID != "" {
+		out = append(out, billapi.Filter{Field: "customerId", Op: billapi.OpEq, Value: customerID})
+	}
+	for _, f := range fs {
+		g := customerFilter(f)
+		if !slices.Contains(e.filterable, g.Field) {
+			bad := badFilter(e, g.Field)
+			return nil, &bad
+		}
+		out = append(out, billapi.Filter{Field: g.Field, Op: g.Op, Value: g.Value})
+	}
+	return out, nil
 }

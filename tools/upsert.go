@@ -3,11 +3,11 @@ package tools
 import (
 	"context"
 	"fmt"
-	"github.com/invopop/jsonschema"
 	"reflect"
 	"strings"
 	"time"
 
+	"github.com/invopop/jsonschema"
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/bill-mcp/bill-mcp/billapi"
