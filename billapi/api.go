@@ -157,6 +157,12 @@ type BulkOptions struct {
 	// with their outcomes (a crash journal records them as they land). It
 	// may be called from several goroutines at once.
 	Settled func([]ItemOutcome)
+	// AllStarted, if set, is called once, as soon as every chunk has been
+	// started (or will not be, after a failure that ends the bulk call), and
+	// at the latest when the bulk call returns: a caller with more items can
+	// start its next bulk call then, so the slots the last chunks leave
+	// free do not stay idle.
+	AllStarted func()
 }
 
 // ItemOutcome is one item's outcome as BulkOptions.Settled reports it.

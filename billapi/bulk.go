@@ -38,9 +38,13 @@ func failRest[T any](res []BulkResult[T], from int, err error) {
 }
 
 // runChunks runs do on every chunk [start, end) of MaxBulkItems of n
-// items, as many at once as the client's in-flight cap (each call still
-// passes the gate, shared with every other call of the client, so reads
-// stay responsive during an import). Chunks start in input order. do
+// items from one worker more than the client's in-flight cap: each call
+// still passes the gate, shared with every other call of the client (so
+// reads stay responsive during an import), and the extra worker waits
+// there with its chunk ready while another decodes its answer, so no slot
+// idles for the client's own work. Chunks start in input order: a chunk's
+// first call enters the gate only once the chunk before has its slot (see
+// turn), so the first chunks meet BILL first, whatever the scheduler. do
 // writes its items' results itself and returns an error only when the
 // failure is fatal for the whole bulk call: chunks not yet started are then
 // not run, and runChunks returns that error once the running ones end.
@@ -49,7 +53,7 @@ func failRest[T any](res []BulkResult[T], from int, err error) {
 // runChunks returns after the last report.
 func runChunks(ctx context.Context, c *Client, n int, o BulkOptions, do func(ctx context.Context, start, end int) error) error {
 	chunks := (n + MaxBulkItems - 1) / MaxBulkItems
-	workers := min(c.gate.max, chunks)
+	workers := min(c.gate.max+1, chunks)
 	var (
 		mu    sync.Mutex
 		next  int
@@ -67,19 +71,40 @@ func runChunks(ctx context.Context, c *Client, n int, o BulkOptions, do func(ctx
 			}
 		})
 	}
+	// turns[k] is closed once chunk k-1 has its slot (or needs none).
+	turns := make([]chan struct{}, chunks+1)
+	for k := range turns {
+		turns[k] = make(chan struct{})
+	}
+	close(turns[0])
+	var started sync.Once
+	allStarted := func() {
+		if o.AllStarted != nil {
+			started.Do(o.AllStarted)
+		}
+	}
+	defer allStarted()
 	for range workers {
 		wg.Go(func() {
 			for {
 				mu.Lock()
 				if fatal != nil || next >= chunks {
 					mu.Unlock()
+					allStarted()
 					return
 				}
-				start := next * MaxBulkItems
+				k := next
+				start := k * MaxBulkItems
 				next++
+				last := next == chunks
 				mu.Unlock()
+				if last {
+					allStarted()
+				}
 				end := min(start+MaxBulkItems, n)
-				err := do(ctx, start, end)
+				t := &turn{wait: turns[k], done: turns[k+1]}
+				err := do(withTurn(ctx, t), start, end)
+				t.pass() // a chunk that made no call passes its turn here
 				mu.Lock()
 				if err != nil && fatal == nil {
 					fatal = err
@@ -98,6 +123,42 @@ func runChunks(ctx context.Context, c *Client, n int, o BulkOptions, do func(ctx
 		reported.Wait()
 	}
 	return fatal
+}
+
+// turn orders the first gate entry of a bulk call's chunks: a chunk's
+// first call waits for wait, and closes done once it holds a slot (or
+// failed to get one), letting the next chunk's first call queue behind it.
+// The chunk's later calls (retries, reconciliation) do not wait.
+type turn struct {
+	wait <-chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+// pass lets the next chunk go; calling it again does nothing.
+func (t *turn) pass() { t.once.Do(func() { close(t.done) }) }
+
+type turnKey struct{}
+
+func withTurn(ctx context.Context, t *turn) context.Context {
+	return context.WithValue(ctx, turnKey{}, t)
+}
+
+// awaitTurn waits, for the first call of a chunk, until the chunk before
+// holds its slot. It returns the function to call once this call holds
+// its own (a no-op outside a bulk call and for a chunk's later calls).
+func awaitTurn(ctx context.Context, op string) (passed func(), e *Error) {
+	t, _ := ctx.Value(turnKey{}).(*turn)
+	if t == nil {
+		return func() {}, nil
+	}
+	select {
+	case <-t.wait:
+		return t.pass, nil
+	case <-ctx.Done():
+		t.pass()
+		return nil, canceled(op, ctx.Err())
+	}
 }
 
 // bulkCreate creates objs with exactly-once reconciliation per chunk: after

@@ -551,6 +551,43 @@ func TestBulkStopsOnFatalError(t *testing.T) {
 	}
 }
 
+// TestBulkChunksMeetBillInOrder: a bulk call runs one worker more than the
+// in-flight cap, yet with one call in flight BILL sees the chunks strictly
+// in input order (each chunk's first call queues only once the chunk
+// before holds its slot), run after run.
+func TestBulkChunksMeetBillInOrder(t *testing.T) {
+	for run := range 5 {
+		var mu sync.Mutex
+		var firsts []string
+		f := newFakeBill(t, func(op string, data map[string]any, n int) reply {
+			items := data["bulk"].([]any)
+			mu.Lock()
+			firsts = append(firsts, items[0].(map[string]any)["id"].(string))
+			mu.Unlock()
+			out := make([]any, len(items))
+			for i, it := range items {
+				out[i] = map[string]any{"response_status": 0, "response_data": customerJSON(it.(map[string]any)["id"].(string), "x")}
+			}
+			return okReply(map[string]any{"bulk": out})
+		})
+		c := newTestClient(t, f, func(c *Config) { c.MaxInFlight = 1 })
+		ids := make([]string, 1000)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("0cu01TEST%011d", i)
+		}
+		if _, err := c.BulkUndeleteCustomers(t.Context(), ids, BulkOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		want := make([]string, 0, 10)
+		for k := range 10 {
+			want = append(want, ids[k*MaxBulkItems])
+		}
+		if !slices.Equal(firsts, want) {
+			t.Fatalf("run %d: chunks reached BILL starting with %v, want %v", run, firsts, want)
+		}
+	}
+}
+
 func TestSecretsNeverLeak(t *testing.T) {
 	f := newFakeBill(t, func(op string, data map[string]any, n int) reply {
 		switch n {

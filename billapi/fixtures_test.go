@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -122,5 +123,70 @@ func TestTolerantReaderRefusesNonsense(t *testing.T) {
 	var c Customer
 	if err := json.Unmarshal([]byte(`{"balance":"12,50"}`), &c); err == nil {
 		t.Errorf("a non-numeric balance decoded: %v", *c.Balance)
+	}
+}
+
+// TestPlainBulkAgreesWithTolerant: a Bulk answer is read in one plain pass
+// when it can be (plainBulkItems), item by item tolerantly otherwise; both
+// give the same records. The real-shaped fixtures (numbers for strings,
+// strings for booleans, unknown and null fields) take the tolerant path; an
+// answer of records written back plainly takes the fast one.
+func TestPlainBulkAgreesWithTolerant(t *testing.T) {
+	t.Run("customers", func(t *testing.T) { checkPlainBulk[Customer](t, "customer-list.json") })
+	t.Run("bank accounts", func(t *testing.T) { checkPlainBulk[CustomerBankAccount](t, "bank-account-list.json") })
+	t.Run("contacts", func(t *testing.T) { checkPlainBulk[CustomerContact](t, "contact-read.json") })
+}
+
+func checkPlainBulk[T any](t *testing.T, fixture string) {
+	data := fixtureData(t, fixture)
+	var recs []json.RawMessage
+	if json.Unmarshal(data, &recs) != nil {
+		recs = []json.RawMessage{data}
+	}
+	// records as real BILL wrote them, then the same records written back
+	// by this client: every field of its own type
+	var plain []json.RawMessage
+	for _, r := range recs {
+		var v T
+		if err := json.Unmarshal(r, &v); err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain = append(plain, b)
+	}
+	for _, set := range []struct {
+		name     string
+		recs     []json.RawMessage
+		wantFast bool
+	}{{"as BILL wrote them", recs, false}, {"written back plainly", plain, true}} {
+		var answer struct {
+			Bulk []plainEnvelope `json:"bulk"`
+		}
+		for _, r := range set.recs {
+			answer.Bulk = append(answer.Bulk, plainEnvelope{Status: new(int), Message: "Success", Data: r})
+		}
+		raw, err := json.Marshal(answer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, fast := plainBulkItems[T](raw, len(set.recs)); fast != set.wantFast {
+			t.Errorf("%s: fast path taken = %v, want %v", set.name, fast, set.wantFast)
+		}
+		outs, e := decodeBulkItems[T]("Bulk/Crud/Create/X", raw, len(set.recs))
+		if e != nil {
+			t.Fatalf("%s: %v", set.name, e)
+		}
+		for i, r := range set.recs {
+			want := new(T)
+			if err := json.Unmarshal(r, want); err != nil {
+				t.Fatal(err)
+			}
+			if outs[i].err != nil || !reflect.DeepEqual(outs[i].obj, want) {
+				t.Errorf("%s: item %d = %+v (%v), want %+v", set.name, i, outs[i].obj, outs[i].err, want)
+			}
+		}
 	}
 }

@@ -68,6 +68,13 @@ func (g *gate) enter(ctx context.Context, op string, login bool) (leave func(bus
 	if login {
 		b = BudgetLogins
 	}
+	if !login { // a Login on the chunk's way is not its turn
+		passed, e := awaitTurn(ctx, op)
+		if e != nil {
+			return nil, e
+		}
+		defer passed()
+	}
 	if e := g.refusedErr(op, b); e != nil {
 		return nil, e
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	gojson "github.com/goccy/go-json"
+
 	"github.com/bill-mcp/bill-mcp/secret"
 )
 
@@ -116,7 +118,7 @@ type plainEnvelope envelope
 // nested Unmarshaler.
 func readEnvelope(b []byte) (envelope, error) {
 	var p plainEnvelope
-	if json.Unmarshal(b, &p) == nil {
+	if gojson.Unmarshal(b, &p) == nil {
 		return envelope(p), nil
 	}
 	var env envelope
@@ -159,6 +161,12 @@ type bulkAnswer struct {
 // decodeBulkItems splits a Bulk answer into one outcome per item; want is
 // the number of items sent. Each item is decoded into T or an *Error.
 func decodeBulkItems[T any](op string, data json.RawMessage, want int) ([]outcome[T], *Error) {
+	// The common answer (every item succeeded, every field of the type
+	// the struct says) in one plain pass; anything else item by item
+	// through the tolerant envelopes below.
+	if out, ok := plainBulkItems[T](data, want); ok {
+		return out, nil
+	}
 	// Plain JSON first (see readEnvelope); the tolerant envelopes only
 	// when that fails.
 	var ba bulkAnswer
@@ -195,6 +203,57 @@ func decodeBulkItems[T any](op string, data json.RawMessage, want int) ([]outcom
 		}
 	}
 	return out, nil
+}
+
+// plainBulkItems decodes a Bulk answer of T whose every item succeeded
+// with one plain pass of encoding/json into T's fields (no tolerant
+// UnmarshalJSON per item, which would scan each item twice more). ok is
+// false for anything else: an item that failed or has no data, a field of
+// another JSON type, another count; the caller then reads the answer item
+// by item, tolerantly.
+func plainBulkItems[T any](data []byte, want int) (out []outcome[T], ok bool) {
+	var o any
+	switch any((*T)(nil)).(type) {
+	case *Customer:
+		o, ok = plainItems(data, want, func(p *plainCustomer) *Customer { return (*Customer)(p) })
+	case *CustomerContact:
+		o, ok = plainItems(data, want, func(p *plainContact) *CustomerContact { return (*CustomerContact)(p) })
+	case *CustomerBankAccount:
+		o, ok = plainItems(data, want, func(p *plainBankAccount) *CustomerBankAccount { return (*CustomerBankAccount)(p) })
+	}
+	if !ok {
+		return nil, false
+	}
+	return o.([]outcome[T]), true
+}
+
+// The entities without their tolerant UnmarshalJSON, for plainItems.
+type (
+	plainCustomer    Customer
+	plainContact     CustomerContact
+	plainBankAccount CustomerBankAccount
+)
+
+// plainItems is plainBulkItems for the plain type P of T.
+func plainItems[P, T any](data []byte, want int, conv func(*P) *T) ([]outcome[T], bool) {
+	var a struct {
+		Bulk []struct {
+			Status *int `json:"response_status"`
+			Data   *P   `json:"response_data"`
+		} `json:"bulk"`
+	}
+	if gojson.Unmarshal(data, &a) != nil || len(a.Bulk) != want {
+		return nil, false
+	}
+	out := make([]outcome[T], want)
+	for i := range a.Bulk {
+		it := &a.Bulk[i]
+		if it.Status == nil || *it.Status != 0 || it.Data == nil {
+			return nil, false
+		}
+		out[i].obj = conv(it.Data)
+	}
+	return out, true
 }
 
 // decodeValue is json.Unmarshal(data, v) for data that a decode of the

@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -140,6 +141,7 @@ func (s *bulkSpec[In, Out]) handler(deps Deps) server.ToolHandlerFunc {
 
 // bulkRun is the state of one bulk call.
 type bulkRun struct {
+	mu        sync.Mutex // guards the counts and progress; ids and errs are written per item, each by one goroutine
 	n         int
 	ids       []string
 	errs      []*itemError
@@ -201,33 +203,94 @@ func (s *bulkSpec[In, Out]) run(ctx context.Context, req mcp.CallToolRequest) *m
 		}
 	}
 
-	// Send the rest a window at a time: only a window's items are decoded,
-	// and its results dropped once they are ids, so memory follows the
-	// window, not the request. A window holds many chunks, which billapi
-	// runs through the gate as it pleases.
-	for w := 0; w < n; w += sendWindow {
-		var idx []int
-		for i := w; i < min(w+sendWindow, n); i++ {
-			if r.ids[i] != "" || r.errs[i] != nil {
-				rawItems[i] = nil
-				continue
-			}
-			idx = append(idx, i)
-		}
-		todo, batch := s.items(r, rawItems, idx, true)
-		r.failed += len(idx) - len(todo) // refused here: done, and failed
-		if len(todo) == 0 {
-			continue
-		}
-		if res := s.send(ctx, j, r, todo, batch); res != nil {
-			return res
-		}
+	if res := s.sendAll(ctx, j, r, rawItems); res != nil {
+		return res
 	}
 	return bulkResult(r.output(key))
 }
 
-// sendWindow is how many items one billapi bulk call of a tool gets.
-const sendWindow = 10_000
+// Windows of a bulk call: the first is small, so the first chunks go out
+// while later items are still being checked; the others are large enough
+// that a window's work is mostly BILL's.
+const (
+	firstWindow = 3 * billapi.MaxBulkItems
+	sendWindow  = 2_000
+)
+
+// bulkWindow is one window's items ready to send: indices and values.
+type bulkWindow[In any] struct {
+	todo  []int
+	batch []In
+}
+
+// sendAll sends every item not yet done, a window at a time, as a
+// pipeline: one goroutine checks and decodes the windows in order (so
+// memory follows the windows, not the request, and raw items are dropped
+// once decoded), and each window's bulk call starts as soon as the one
+// before has started all its chunks, so the gate's slots never wait for
+// the checking or for the last chunks of a window. It answers an error
+// result when the journal cannot be written (nothing more is sent then).
+func (s *bulkSpec[In, Out]) sendAll(ctx context.Context, j *journal.Journal, r *bulkRun, rawItems []any) *mcp.CallToolResult {
+	ready := make(chan bulkWindow[In], 1)
+	stop := make(chan struct{})
+	go func() {
+		defer close(ready)
+		for w, size := 0, firstWindow; w < r.n; w, size = w+size, sendWindow {
+			var idx []int
+			for i := w; i < min(w+size, r.n); i++ {
+				if r.ids[i] != "" || r.errs[i] != nil {
+					rawItems[i] = nil
+					continue
+				}
+				idx = append(idx, i)
+			}
+			todo, batch := s.items(r, rawItems, idx, true)
+			r.mu.Lock()
+			r.failed += len(idx) - len(todo) // refused here: done, and failed
+			r.mu.Unlock()
+			if len(todo) == 0 {
+				continue
+			}
+			select {
+			case ready <- bulkWindow[In]{todo, batch}:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		for range ready { // let the checker end
+		}
+	}()
+
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		failed *mcp.CallToolResult
+	)
+	for w := range ready {
+		started := make(chan struct{})
+		var once sync.Once
+		wg.Go(func() {
+			defer once.Do(func() { close(started) })
+			if res := s.send(ctx, j, r, w.todo, w.batch, func() { once.Do(func() { close(started) }) }); res != nil {
+				mu.Lock()
+				failed = cmp.Or(failed, res)
+				mu.Unlock()
+			}
+		})
+		<-started
+		mu.Lock()
+		stopNow := failed != nil
+		mu.Unlock()
+		if stopNow {
+			break
+		}
+	}
+	wg.Wait()
+	return failed
+}
 
 // itemsDigest is the digest of a bulk request, streamed into the hash.
 func itemsDigest(tool string, items []any) (string, error) {
@@ -292,15 +355,14 @@ func (s *bulkSpec[In, Out]) items(r *bulkRun, rawItems []any, idx []int, release
 
 // send sends batch (the items at indices todo) under a journal begin
 // record and records each chunk's outcome as it settles.
-func (s *bulkSpec[In, Out]) send(ctx context.Context, j *journal.Journal, r *bulkRun, todo []int, batch []In) *mcp.CallToolResult {
+func (s *bulkSpec[In, Out]) send(ctx context.Context, j *journal.Journal, r *bulkRun, todo []int, batch []In, allStarted func()) *mcp.CallToolResult {
 	if _, err := j.Begin(todo); err != nil {
 		return failure(CodeInternal, "the server could not write the import journal, so nothing more was sent",
 			"retry once with the same importKey; if it fails again, tell the user to check the bill-mcp server log")
 	}
-	var mu sync.Mutex
 	settle := func(outs []billapi.ItemOutcome) {
-		mu.Lock()
-		defer mu.Unlock()
+		r.mu.Lock()
+		defer r.mu.Unlock()
 		var doneIdx, failedIdx []int
 		var doneIDs []string
 		for _, o := range outs {
@@ -326,7 +388,7 @@ func (s *bulkSpec[In, Out]) send(ctx context.Context, j *journal.Journal, r *bul
 			r.progress(r.resumed+r.succeeded, r.failed)
 		}
 	}
-	results, err := s.bulk(ctx, batch, billapi.BulkOptions{Settled: settle})
+	results, err := s.bulk(ctx, batch, billapi.BulkOptions{Settled: settle, AllStarted: allStarted})
 	answered := make([]bool, len(todo))
 	var doneIdx, failedIdx []int
 	var doneIDs []string
@@ -541,42 +603,46 @@ func decodeID(raw json.RawMessage) (string, error) {
 // bulkDef declares a bulk tool run by the spec newSpec builds over a
 // server's deps: args is the zero value of its arguments, item of one
 // object item's argument type (nil when the items are ids).
-func bulkDef[In, Out any](toolset, name string, op Op, title, description string, args, item any, newSpec func(Deps) *bulkSpec[In, Out]) Def {
+func bulkDef[In, Out any](toolset, name, field string, op Op, title, description string, args, item any, newSpec func(Deps) *bulkSpec[In, Out]) Def {
 	return Def{
 		Name: name, Toolset: toolset, Kind: op.Kind(), Op: op,
 		Title: title, Description: description,
-		Args: args, Result: bulkOutput{}, Item: item,
-		Bind: func(deps Deps) server.ToolHandlerFunc { return newSpec(deps).handler(deps) },
+		Args: args, Result: bulkOutput{}, Item: item, ItemsField: field,
+		Bind: func(deps Deps) server.ToolHandlerFunc {
+			s := newSpec(deps)
+			s.tool, s.field, s.op = name, field, op
+			return s.handler(deps)
+		},
 	}
 }
 
 // customerBulkDefs are the customers toolset's bulk tools.
 func customerBulkDefs() []Def {
 	return []Def{
-		bulkDef(ToolsetCustomers, "bulk_create_customers", OpCreate, "Create many customers",
+		bulkDef(ToolsetCustomers, "bulk_create_customers", "customers", OpCreate, "Create many customers",
 			"Create any number of customers.", bulkCreateCustomersArgs{}, createCustomerArgs{},
 			func(d Deps) *bulkSpec[billapi.Customer, billapi.Customer] {
-				return &bulkSpec[billapi.Customer, billapi.Customer]{tool: "bulk_create_customers", field: "customers", entity: customerEntity(), op: OpCreate,
+				return &bulkSpec[billapi.Customer, billapi.Customer]{entity: customerEntity(),
 					check: objectItems("bulk_create_customers", createCustomerArgs.customer),
 					bulk:  d.Client.BulkCreateCustomers, id: customerID, find: d.Client.FindCreatedCustomers}
 			}),
-		bulkDef(ToolsetCustomers, "bulk_update_customers", OpUpdate, "Update many customers",
+		bulkDef(ToolsetCustomers, "bulk_update_customers", "customers", OpUpdate, "Update many customers",
 			"Update many customers; each item names its customerId.", bulkUpdateCustomersArgs{}, updateCustomerArgs{},
 			func(d Deps) *bulkSpec[billapi.Customer, billapi.Customer] {
-				return &bulkSpec[billapi.Customer, billapi.Customer]{tool: "bulk_update_customers", field: "customers", entity: customerEntity(), op: OpUpdate,
+				return &bulkSpec[billapi.Customer, billapi.Customer]{entity: customerEntity(),
 					check: objectItems("bulk_update_customers", updateCustomerArgs.customer),
 					bulk:  d.Client.BulkUpdateCustomers, id: customerID}
 			}),
-		bulkDef(ToolsetCustomers, "bulk_delete_customers", OpDelete, "Delete many customers",
+		bulkDef(ToolsetCustomers, "bulk_delete_customers", "customerIds", OpDelete, "Delete many customers",
 			"Soft-delete many customers by id.", customerIDsArgs{}, nil,
 			func(d Deps) *bulkSpec[string, billapi.Customer] {
-				return &bulkSpec[string, billapi.Customer]{tool: "bulk_delete_customers", field: "customerIds", entity: customerEntity(), op: OpDelete,
+				return &bulkSpec[string, billapi.Customer]{entity: customerEntity(),
 					bulk: d.Client.BulkDeleteCustomers, id: customerID}
 			}),
-		bulkDef(ToolsetCustomers, "bulk_undelete_customers", OpUndelete, "Undelete many customers",
+		bulkDef(ToolsetCustomers, "bulk_undelete_customers", "customerIds", OpUndelete, "Undelete many customers",
 			"Restore many deleted customers by id.", customerIDsArgs{}, nil,
 			func(d Deps) *bulkSpec[string, billapi.Customer] {
-				return &bulkSpec[string, billapi.Customer]{tool: "bulk_undelete_customers", field: "customerIds", entity: customerEntity(), op: OpUndelete,
+				return &bulkSpec[string, billapi.Customer]{entity: customerEntity(),
 					bulk: d.Client.BulkUndeleteCustomers, id: customerID}
 			}),
 	}
@@ -585,30 +651,30 @@ func customerBulkDefs() []Def {
 // contactBulkDefs are the contacts toolset's bulk tools.
 func contactBulkDefs() []Def {
 	return []Def{
-		bulkDef(ToolsetContacts, "bulk_create_customer_contacts", OpCreate, "Create many customer contacts",
+		bulkDef(ToolsetContacts, "bulk_create_customer_contacts", "contacts", OpCreate, "Create many customer contacts",
 			"Create any number of contacts, for one or many customers.", bulkCreateContactsArgs{}, createContactArgs{},
 			func(d Deps) *bulkSpec[billapi.CustomerContact, billapi.CustomerContact] {
-				return &bulkSpec[billapi.CustomerContact, billapi.CustomerContact]{tool: "bulk_create_customer_contacts", field: "contacts", entity: contactEntity(), op: OpCreate,
+				return &bulkSpec[billapi.CustomerContact, billapi.CustomerContact]{entity: contactEntity(),
 					check: objectItems("bulk_create_customer_contacts", createContactArgs.contact),
 					bulk:  d.Client.BulkCreateCustomerContacts, id: contactID, find: d.Client.FindCreatedCustomerContacts}
 			}),
-		bulkDef(ToolsetContacts, "bulk_update_customer_contacts", OpUpdate, "Update many customer contacts",
+		bulkDef(ToolsetContacts, "bulk_update_customer_contacts", "contacts", OpUpdate, "Update many customer contacts",
 			"Update many contacts; each item names its contactId.", bulkUpdateContactsArgs{}, updateContactArgs{},
 			func(d Deps) *bulkSpec[billapi.CustomerContact, billapi.CustomerContact] {
-				return &bulkSpec[billapi.CustomerContact, billapi.CustomerContact]{tool: "bulk_update_customer_contacts", field: "contacts", entity: contactEntity(), op: OpUpdate,
+				return &bulkSpec[billapi.CustomerContact, billapi.CustomerContact]{entity: contactEntity(),
 					check: objectItems("bulk_update_customer_contacts", updateContactArgs.contact),
 					bulk:  d.Client.BulkUpdateCustomerContacts, id: contactID}
 			}),
-		bulkDef(ToolsetContacts, "bulk_delete_customer_contacts", OpDelete, "Delete many customer contacts",
+		bulkDef(ToolsetContacts, "bulk_delete_customer_contacts", "contactIds", OpDelete, "Delete many customer contacts",
 			"Soft-delete many contacts by id.", contactIDsArgs{}, nil,
 			func(d Deps) *bulkSpec[string, billapi.CustomerContact] {
-				return &bulkSpec[string, billapi.CustomerContact]{tool: "bulk_delete_customer_contacts", field: "contactIds", entity: contactEntity(), op: OpDelete,
+				return &bulkSpec[string, billapi.CustomerContact]{entity: contactEntity(),
 					bulk: d.Client.BulkDeleteCustomerContacts, id: contactID}
 			}),
-		bulkDef(ToolsetContacts, "bulk_undelete_customer_contacts", OpUndelete, "Undelete many customer contacts",
+		bulkDef(ToolsetContacts, "bulk_undelete_customer_contacts", "contactIds", OpUndelete, "Undelete many customer contacts",
 			"Restore many deleted contacts by id.", contactIDsArgs{}, nil,
 			func(d Deps) *bulkSpec[string, billapi.CustomerContact] {
-				return &bulkSpec[string, billapi.CustomerContact]{tool: "bulk_undelete_customer_contacts", field: "contactIds", entity: contactEntity(), op: OpUndelete,
+				return &bulkSpec[string, billapi.CustomerContact]{entity: contactEntity(),
 					bulk: d.Client.BulkUndeleteCustomerContacts, id: contactID}
 			}),
 	}

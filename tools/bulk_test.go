@@ -246,3 +246,26 @@ func TestBulkResumesCustomersInDoubt(t *testing.T) {
 		t.Errorf("%d duplicate-name refusals: items made before the crash were sent again", dup)
 	}
 }
+
+// TestBulkBadItemsFailAlone: an item of the wrong type (a string where an
+// object belongs, a number where an id belongs) fails as that item, with
+// its index; the call is not refused as a whole and the others are done.
+func TestBulkBadItemsFailAlone(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	out := e.ok("bulk_create_customers", map[string]any{"customers": []any{
+		map[string]any{"name": "Alone One"}, "Alone Two", map[string]any{"name": "Alone Three"}, map[string]any{"name": "Alone Four", "bogus": 1},
+	}})
+	failures := checkBulk(t, out, 2, 2)
+	ids := list(t, out, "ids")
+	for k, want := range []string{"customers[1] must be an object", "customers[3]"} {
+		m := failures[k].(map[string]any)
+		if !strings.Contains(str(m, "message"), want) || str(m, "code") != "INVALID_ARGUMENT" {
+			t.Errorf("failure %d = %v, want %q", k, m, want)
+		}
+	}
+	del := e.ok("bulk_delete_customers", map[string]any{"customerIds": []any{ids[0], 42, ids[2]}})
+	failures = checkBulk(t, del, 2, 1)
+	if m := failures[0].(map[string]any); m["index"] != float64(1) || !strings.Contains(str(m, "message"), "customerIds[1] must be a string id") {
+		t.Errorf("failure = %v", m)
+	}
+}

@@ -345,7 +345,7 @@ func toolCases() map[string]toolCase {
 			// billapi reads the current record to fill BILL's required
 			// fields, so an unknown id is caught before BILL sees it
 			wantCode: "LOCAL_INVALID_INPUT", wantHint: "list_customer_contacts", bulkErr: true,
-			invalid: map[string]any{"contacts": []any{"cpu00000000000000000"}},
+			invalid: map[string]any{"contacts": "cpu00000000000000000"},
 		},
 		"bulk_delete_customer_contacts": {
 			happy: func(t *testing.T, e *env, s seeded) {

@@ -135,6 +135,10 @@ type Def struct {
 	// items are validated one by one against its schema (ItemSchema), so the
 	// tool's own input schema only says "an array of objects".
 	Item any
+	// ItemsField is, for a bulk tool, the argument holding its items. The
+	// handler checks each item on its own (a bad one fails alone), so the
+	// check of the whole arguments only sees that the field is an array.
+	ItemsField string
 	// Published, when set, names the only arguments the input schema lists,
 	// to keep a tool with many rarely used fields (a customer's 35) small in
 	// tools/list. The tool still takes every argument of Args: the
@@ -194,14 +198,11 @@ func (d Def) ServerTool(deps Deps) server.ServerTool {
 	return server.ServerTool{Tool: d.Tool(), Handler: d.Handler(deps)}
 }
 
-// Handler binds the tool's handler over deps, behind the check of the
-// arguments against the full, strict argument schema (ArgsSchema): the
-// published input schema leaves the root open (no additionalProperties
-// false, and for Published tools fewer properties), so an unknown or
-// misspelled argument is refused here, by name, before anything is sent.
+// Handler binds the tool's handler over deps, behind ArgsCheck: nothing
+// is sent for arguments that break the tool's full schema.
 func (d Def) Handler(deps Deps) server.ToolHandlerFunc {
 	h := d.Bind(deps)
-	check := newArgsChecker(d.Name, d.ArgsSchema())
+	check := d.ArgsCheck()
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		args, bad := check(req.Params.Arguments)
 		if bad != nil {
@@ -209,6 +210,57 @@ func (d Def) Handler(deps Deps) server.ToolHandlerFunc {
 		}
 		req.Params.Arguments = args
 		return h(ctx, req)
+	}
+}
+
+// ArgsCheck returns the check of the tool's call arguments against its
+// full, strict argument schema (ArgsSchema): it coerces what is
+// forgivable and answers an INVALID_ARGUMENT result naming what breaks the
+// schema. The published input schema leaves the root open (no
+// additionalProperties false, and for Published tools fewer properties), so
+// an unknown or misspelled argument is refused here, by name. A bulk tool's
+// items are left to its handler, which checks them one by one.
+func (d Def) ArgsCheck() func(args any) (any, *mcp.CallToolResult) {
+	check := newArgsChecker(d.Name, d.ArgsSchema())
+	if d.ItemsField == "" {
+		return check
+	}
+	var stand any = "" // one id
+	if d.Item != nil {
+		stand = map[string]any{} // one object
+	}
+	return itemsLeftToHandler(d.ItemsField, stand, check)
+}
+
+// itemsLeftToHandler wraps the arguments check of a bulk tool: the items
+// in field are checked one by one by the tool's handler (a bad item fails
+// alone, the others go on), so check sees a non-empty array as holding one
+// item that stands for them all, and the items pass through untouched.
+// Checking every item here as well would refuse the whole call for one
+// bad item, and encode and decode the whole request twice more before the
+// first chunk is sent.
+func itemsLeftToHandler(field string, stand any, check func(any) (any, *mcp.CallToolResult)) func(any) (any, *mcp.CallToolResult) {
+	return func(args any) (any, *mcp.CallToolResult) {
+		m, ok := args.(map[string]any)
+		items, isArray := m[field].([]any)
+		if !ok || !isArray || len(items) == 0 {
+			return check(args)
+		}
+		shallow := make(map[string]any, len(m))
+		for k, v := range m {
+			shallow[k] = v
+		}
+		shallow[field] = []any{stand}
+		checked, bad := check(shallow)
+		if bad != nil {
+			return nil, bad
+		}
+		out, ok := checked.(map[string]any)
+		if !ok {
+			return checked, nil
+		}
+		out[field] = items
+		return out, nil
 	}
 }
 

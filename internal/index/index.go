@@ -100,20 +100,22 @@ func New(o Options) *Index {
 
 var _ billapi.WriteObserver = (*Index)(nil)
 
-// CustomersWritten records customers this server just wrote.
+// CustomersWritten records customers this server just wrote, once a
+// refresh has started to build the table (see table.keepsWrites).
 func (ix *Index) CustomersWritten(objs []billapi.Customer) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if ix.cust.put(objs, true) {
+	if ix.cust.keepsWrites() && ix.cust.put(objs, true) {
 		ix.dirty = true
 	}
 }
 
-// ContactsWritten records contacts this server just wrote.
+// ContactsWritten records contacts this server just wrote, once a refresh
+// has started to build the table (see table.keepsWrites).
 func (ix *Index) ContactsWritten(objs []billapi.CustomerContact) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if ix.cont.put(objs, true) {
+	if ix.cont.keepsWrites() && ix.cont.put(objs, true) {
 		ix.dirty = true
 	}
 }
@@ -181,6 +183,12 @@ func refreshTable[T any](ctx context.Context, ix *Index, name string, t *table[T
 func refreshInto[T any](ctx context.Context, ix *Index, t *table[T], list func(context.Context, billapi.ListParams) ([]T, error)) error {
 	started := ix.now()
 	ix.mu.Lock()
+	t.filling++
+	defer func() {
+		ix.mu.Lock()
+		t.filling--
+		ix.mu.Unlock()
+	}()
 	p := billapi.ListParams{Max: billapi.MaxListPage}
 	if !t.hw.IsZero() {
 		since := t.hw.Add(-(overlap + t.margin))

@@ -301,8 +301,8 @@ func TestWriteInTheSameMillisecond(t *testing.T) {
 }
 
 // TestUnbuiltIndexPersistsNoRecords: a session that only wrote (no search
-// ever built the index) saves a snapshot whose size does not grow with what
-// it wrote — the next run could not use those records, having no high-water
+// ever built the index) holds and saves nothing that grows with what it
+// wrote — the next run could not use those records, having no high-water
 // mark to resume from — and that next run still builds in full and sees
 // every record.
 func TestUnbuiltIndexPersistsNoRecords(t *testing.T) {
@@ -328,8 +328,8 @@ func TestUnbuiltIndexPersistsNoRecords(t *testing.T) {
 				}
 			}
 			ix.Flush(ctx)
-			if store.saves != 1 {
-				t.Fatalf("%d saves after Flush, want 1", store.saves)
+			if store.saves > 1 {
+				t.Fatalf("%d saves after Flush, want at most 1", store.saves)
 			}
 			sizes[tt.writes] = len(store.data)
 			ix2 := index.New(index.Options{Key: "k", Store: &memStore{data: store.data}, Now: w.clk.now})
@@ -348,5 +348,21 @@ func TestUnbuiltIndexPersistsNoRecords(t *testing.T) {
 	}
 	if sizes[1] != sizes[40] {
 		t.Errorf("snapshot of an unbuilt index is %d bytes after 1 write and %d after 40: it persists records no run can use", sizes[1], sizes[40])
+	}
+}
+
+// TestUnbuiltIndexHoldsNoWrites: before any search builds the index, what
+// this server writes is not held (a 100,000-item import would otherwise sit
+// in memory): the first search lists BILL in full, and BILL is the truth.
+// A write during that first List is held (TestOwnWriteIsNotUndoneByAnOlderListAnswer).
+func TestUnbuiltIndexHoldsNoWrites(t *testing.T) {
+	ix := index.New(index.Options{})
+	ix.CustomersWritten([]billapi.Customer{cust("0cuW", "Written Early", "", "", "", "1")})
+	all, err := ix.Customers(t.Context(), &fakeSource{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 0 {
+		t.Errorf("the index held %d records written before it was built", len(all))
 	}
 }

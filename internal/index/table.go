@@ -17,8 +17,16 @@ type table[T any] struct {
 	hw      time.Time     // newest updatedTime a refresh returned
 	margin  time.Duration // how long the last refresh took
 	built   bool          // a refresh (or a loaded snapshot) filled it
+	filling int           // refreshes running now
 	checked time.Time     // local time the last refresh started; zero after load
 }
+
+// keepsWrites reports whether t takes records this server wrote: once a
+// refresh built it, or while one runs (its List may answer an older copy).
+// Before that the first search lists every record anyway, so holding what
+// was written (every record of a 100,000-item import) would only cost
+// memory.
+func (t *table[T]) keepsWrites() bool { return t.built || t.filling > 0 }
 
 func newTable[T any](id func(*T) string, created, updated func(*T) *string) *table[T] {
 	return &table[T]{id: id, created: created, updated: updated, byID: map[string]*T{}}

@@ -67,11 +67,13 @@ func New(o Options) (*mcpserver.MCPServer, error) {
 		offered []mcpserver.ServerTool
 		refused []mcpserver.ServerTool
 		hidden  = map[string]bool{}
+		checks  = argsChecks{}
 	)
 	for _, d := range tools.Inventory() {
 		why := d.Availability(sets, o.ReadOnly)
 		if why == tools.Offered {
 			offered = append(offered, d.ServerTool(deps))
+			checks[d.Name] = d.ArgsCheck()
 			continue
 		}
 		refused = append(refused, refusedTool(d, why))
@@ -86,10 +88,10 @@ func New(o Options) (*mcpserver.MCPServer, error) {
 	s := mcpserver.NewMCPServer(Name, o.Version,
 		mcpserver.WithToolCapabilities(false),
 		mcpserver.WithRecovery(),
+		mcpserver.WithToolHandlerMiddleware(checks.middleware(gv)),
 		mcpserver.WithToolHandlerMiddleware(gv.middleware),
 		mcpserver.WithToolHandlerMiddleware(panicToResult(o.Logger)),
 		mcpserver.WithToolHandlerMiddleware(withJournal(o.Journal)),
-		mcpserver.WithInputSchemaValidation(),
 		mcpserver.WithOutputSchemaValidation(),
 		mcpserver.WithInstructions(Instructions(sets, o.ReadOnly, o.Emulator)),
 		mcpserver.WithHooks(hooks.hooks()),
@@ -128,6 +130,34 @@ func withJournal(j *journal.Store) mcpserver.ToolHandlerMiddleware {
 	return func(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
 		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			return next(journal.WithStore(ctx, j), req)
+		}
+	}
+}
+
+// argsChecks holds each offered tool's arguments check (tools.Def.ArgsCheck).
+type argsChecks map[string]func(args any) (any, *mcp.CallToolResult)
+
+// middleware checks a call's arguments before the governor runs it, so
+// approvals are asked and calls run only for arguments that can run; the
+// governor still audits the refused call, and answers its own refusal
+// instead when the caller may not call the tool at all. It takes the place
+// of mcp-go's input schema validation, which checks only the looser
+// published schema and would encode and decode a bulk call's every item
+// once more (the tools check each item on their own).
+func (c argsChecks) middleware(gv *governor) mcpserver.ToolHandlerMiddleware {
+	return func(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
+		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			check := c[req.Params.Name]
+			if check == nil {
+				return next(ctx, req)
+			}
+			args, bad := check(req.Params.Arguments)
+			if bad != nil {
+				gv.invalidInput(ctx, &req, bad, tools.CodeInvalidArgument)
+				return bad, nil
+			}
+			req.Params.Arguments = args
+			return next(ctx, req)
 		}
 	}
 }
