@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -153,12 +154,12 @@ type bulkRun struct {
 
 func (s *bulkSpec[In, Out]) run(ctx context.Context, req mcp.CallToolRequest) *mcp.CallToolResult {
 	args := req.GetArguments()
-	rawItems, ok := args[s.field].([]any)
-	if !ok || len(rawItems) == 0 {
+	src, ok := newItemSource(args[s.field])
+	if !ok {
 		return badArgument(fmt.Sprintf("%s must be a non-empty array", s.field), fmt.Sprintf("send the items in %s, at least one", s.field))
 	}
 	importKey, _ := args["importKey"].(string)
-	digest, err := itemsDigest(s.tool, rawItems)
+	digest, err := src.digest(s.tool)
 	if err != nil {
 		return badArgument(fmt.Sprintf("%s is not valid JSON", s.field), "send the items as the input schema describes them")
 	}
@@ -166,7 +167,7 @@ func (s *bulkSpec[In, Out]) run(ctx context.Context, req mcp.CallToolRequest) *m
 	if key == "" {
 		key = journal.DeriveKey(digest)
 	}
-	n := len(rawItems)
+	n := src.n
 	store := journal.FromContext(ctx)
 	if store == nil {
 		store = journal.NewMemory("")
@@ -198,12 +199,12 @@ func (s *bulkSpec[In, Out]) run(ctx context.Context, req mcp.CallToolRequest) *m
 	// Settle what an interrupted call left in doubt.
 	doubt, since := j.InDoubt()
 	if s.find != nil && len(doubt) > 0 {
-		if res := s.recover(ctx, j, r, rawItems, doubt, since); res != nil {
+		if res := s.recover(ctx, j, r, src, doubt, since); res != nil {
 			return res
 		}
 	}
 
-	if res := s.sendAll(ctx, j, r, rawItems); res != nil {
+	if res := s.sendAll(ctx, j, r, src); res != nil {
 		return res
 	}
 	return bulkResult(r.output(key))
@@ -230,7 +231,7 @@ type bulkWindow[In any] struct {
 // before has started all its chunks, so the gate's slots never wait for
 // the checking or for the last chunks of a window. It answers an error
 // result when the journal cannot be written (nothing more is sent then).
-func (s *bulkSpec[In, Out]) sendAll(ctx context.Context, j *journal.Journal, r *bulkRun, rawItems []any) *mcp.CallToolResult {
+func (s *bulkSpec[In, Out]) sendAll(ctx context.Context, j *journal.Journal, r *bulkRun, src *itemSource) *mcp.CallToolResult {
 	ready := make(chan bulkWindow[In], 1)
 	stop := make(chan struct{})
 	go func() {
@@ -238,13 +239,11 @@ func (s *bulkSpec[In, Out]) sendAll(ctx context.Context, j *journal.Journal, r *
 		for w, size := 0, firstWindow; w < r.n; w, size = w+size, sendWindow {
 			var idx []int
 			for i := w; i < min(w+size, r.n); i++ {
-				if r.ids[i] != "" || r.errs[i] != nil {
-					rawItems[i] = nil
-					continue
+				if r.ids[i] == "" && r.errs[i] == nil {
+					idx = append(idx, i)
 				}
-				idx = append(idx, i)
 			}
-			todo, batch := s.items(r, rawItems, idx, true)
+			todo, batch := s.items(r, src.values(idx, true), idx)
 			r.mu.Lock()
 			r.failed += len(idx) - len(todo) // refused here: done, and failed
 			r.mu.Unlock()
@@ -292,26 +291,14 @@ func (s *bulkSpec[In, Out]) sendAll(ctx context.Context, j *journal.Journal, r *
 	return failed
 }
 
-// itemsDigest is the digest of a bulk request, streamed into the hash.
-func itemsDigest(tool string, items []any) (string, error) {
-	h := journal.NewDigest(tool)
-	if err := json.NewEncoder(h).Encode(items); err != nil {
-		return "", err
-	}
-	return h.Sum(), nil
-}
-
-// items checks and decodes the items at idx, releasing their raw form;
-// bad items are marked failed. It returns the good ones and their indices.
-func (s *bulkSpec[In, Out]) items(r *bulkRun, rawItems []any, idx []int, release bool) ([]int, []In) {
+// items checks and decodes vals, the items at idx; bad items are marked
+// failed. It returns the good ones and their indices.
+func (s *bulkSpec[In, Out]) items(r *bulkRun, vals []any, idx []int) ([]int, []In) {
 	var good []int
 	var out []In
 	if s.check == nil {
-		for _, i := range idx {
-			id, ok := rawItems[i].(string)
-			if release {
-				rawItems[i] = nil
-			}
+		for k, i := range idx {
+			id, ok := vals[k].(string)
 			if !ok {
 				r.fail(i, itemError{Code: CodeInvalidArgument, Message: fmt.Sprintf("%s[%d] must be a string id", s.field, i), Hint: "send ids as strings"})
 				continue
@@ -326,11 +313,8 @@ func (s *bulkSpec[In, Out]) items(r *bulkRun, rawItems []any, idx []int, release
 	}
 	raws := make([]map[string]any, 0, len(idx))
 	pos := make([]int, 0, len(idx))
-	for _, i := range idx {
-		m, ok := rawItems[i].(map[string]any)
-		if release {
-			rawItems[i] = nil
-		}
+	for k, i := range idx {
+		m, ok := vals[k].(map[string]any)
 		if !ok {
 			r.fail(i, itemError{Code: CodeInvalidArgument, Message: fmt.Sprintf("%s[%d] must be an object", s.field, i), Hint: "send each item as an object of the fields the tool takes"})
 			continue
@@ -437,7 +421,7 @@ func (s *bulkSpec[In, Out]) inDoubt(e *billapi.Error) bool {
 // recover settles the creates in doubt: each found at BILL is done (its id
 // taken), each not found was not applied and is sent again. It answers an
 // error result when BILL cannot be asked; nothing is sent then.
-func (s *bulkSpec[In, Out]) recover(ctx context.Context, j *journal.Journal, r *bulkRun, rawItems []any, doubt []int, since time.Time) *mcp.CallToolResult {
+func (s *bulkSpec[In, Out]) recover(ctx context.Context, j *journal.Journal, r *bulkRun, src *itemSource, doubt []int, since time.Time) *mcp.CallToolResult {
 	claimed := make([]string, 0, r.resumed)
 	for _, id := range r.ids {
 		if id != "" {
@@ -477,12 +461,13 @@ func (s *bulkSpec[In, Out]) recover(ctx context.Context, j *journal.Journal, r *
 	}
 	var want []int
 	for _, i := range doubt {
-		if r.ids[i] == "" && rawItems[i] != nil {
+		if i >= 0 && i < r.n && r.ids[i] == "" {
 			want = append(want, i)
 		}
 	}
+	slices.Sort(want)
 	probe := &bulkRun{n: r.n, ids: r.ids, errs: make([]*itemError, r.n)} // bad items fail later, unsent
-	good, ins := s.items(probe, rawItems, want, false)
+	good, ins := s.items(probe, src.values(want, false), want)
 	for k, i := range good {
 		part, objs = append(part, i), append(objs, ins[k])
 		if len(part) == recoverBatch {

@@ -9,6 +9,7 @@ import (
 	"github.com/bill-mcp/bill-mcp/billapi"
 	"github.com/bill-mcp/bill-mcp/billapi/emulator"
 	"github.com/bill-mcp/bill-mcp/internal/journal"
+	"github.com/bill-mcp/bill-mcp/internal/rawitems"
 )
 
 // TestBulkAnswerBytes: a 2,000-item import with 5 bad rows (empty names,
@@ -267,5 +268,46 @@ func TestBulkBadItemsFailAlone(t *testing.T) {
 	failures = checkBulk(t, del, 2, 1)
 	if m := failures[0].(map[string]any); m["index"] != float64(1) || !strings.Contains(str(m, "message"), "customerIds[1] must be a string id") {
 		t.Errorf("failure = %v", m)
+	}
+}
+
+// TestBulkItemsKeptAsJSON: a large call's items reach the tool as one
+// marked JSON string (the transport keeps them out of mcp-go's decoding,
+// internal/rawitems). They give the same outcome as a decoded array, bad
+// items fail alone, and the same items sent the other way resume the same
+// journal: nothing is created twice.
+func TestBulkItemsKeptAsJSON(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	items := make([]any, 250)
+	for i := range items {
+		items[i] = map[string]any{"name": fmt.Sprintf("Kept As JSON %03d", i), "email": fmt.Sprintf("k%d@json.example", i)}
+	}
+	items[7] = "not an object"
+	raw, err := json.Marshal(items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := e.ok("bulk_create_customers", map[string]any{"customers": rawitems.Marker + string(raw)})
+	failures := checkBulk(t, first, 249, 1)
+	if m := failures[0].(map[string]any); m["index"] != float64(7) || !strings.Contains(str(m, "message"), "customers[7] must be an object") {
+		t.Errorf("failure = %v", m)
+	}
+	created := e.emu.Stats().Objects["Customer"]
+	again := e.ok("bulk_create_customers", map[string]any{"customers": items})
+	checkBulk(t, again, 249, 1)
+	if sum := obj(t, again, "summary"); sum["resumed"] != float64(249) {
+		t.Errorf("the decoded array did not resume the journal of the same items kept as JSON: %v", sum)
+	}
+	if got := e.emu.Stats().Objects["Customer"]; got != created {
+		t.Errorf("%d customers after the second call, %d after the first", got, created)
+	}
+	if str(first, "importKey") != str(again, "importKey") {
+		t.Errorf("derived keys differ: %q, %q", str(first, "importKey"), str(again, "importKey"))
+	}
+	for _, bad := range []string{rawitems.Marker + `{"name": "x"}`, rawitems.Marker + `[{"name": "x"}`, rawitems.Marker + `[]`, rawitems.Marker + `[{"name": tru}]`} {
+		res := e.call("bulk_create_customers", map[string]any{"customers": bad})
+		if !res.IsError || !strings.HasPrefix(text(res), "INVALID_ARGUMENT: ") {
+			t.Errorf("%q accepted: %s", bad, text(res))
+		}
 	}
 }

@@ -234,16 +234,20 @@ func (d Def) ArgsCheck() func(args any) (any, *mcp.CallToolResult) {
 
 // itemsLeftToHandler wraps the arguments check of a bulk tool: the items
 // in field are checked one by one by the tool's handler (a bad item fails
-// alone, the others go on), so check sees a non-empty array as holding one
-// item that stands for them all, and the items pass through untouched.
+// alone, the others go on), so check sees a non-empty array (or one the
+// transport kept as JSON, see internal/rawitems) as holding one item that
+// stands for them all, and the items pass through untouched.
 // Checking every item here as well would refuse the whole call for one
 // bad item, and encode and decode the whole request twice more before the
 // first chunk is sent.
 func itemsLeftToHandler(field string, stand any, check func(any) (any, *mcp.CallToolResult)) func(any) (any, *mcp.CallToolResult) {
 	return func(args any) (any, *mcp.CallToolResult) {
 		m, ok := args.(map[string]any)
-		items, isArray := m[field].([]any)
-		if !ok || !isArray || len(items) == 0 {
+		if !ok {
+			return check(args)
+		}
+		items := m[field]
+		if src, ok := newItemSource(items); !ok || src.n == 0 {
 			return check(args)
 		}
 		shallow := make(map[string]any, len(m))

@@ -2,13 +2,18 @@ package audit
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bill-mcp/bill-mcp/internal/rawitems"
 )
 
 func TestChain(t *testing.T) {
@@ -119,5 +124,42 @@ func TestTouchedTakesOnlyIdsAndNames(t *testing.T) {
 	}
 	if got := SummarizeArgs(bulk); got != "customers[2]" {
 		t.Errorf("SummarizeArgs(bulk) = %q", got)
+	}
+}
+
+// TestTouchedSeesItemsKeptAsJSON: a large bulk call's items reach the
+// governor as one marked JSON string (internal/rawitems); the audit names
+// the same first records, counts the same total and summarizes the same
+// arguments as for the decoded array, and stays linear at 100,000 items.
+func TestTouchedSeesItemsKeptAsJSON(t *testing.T) {
+	for _, n := range []int{3, 25, 100_000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			items := make([]any, n)
+			for i := range items {
+				items[i] = map[string]any{"name": fmt.Sprintf("Customer %06d", i), "email": "x@y.example"}
+			}
+			raw, err := json.Marshal(items)
+			if err != nil {
+				t.Fatal(err)
+			}
+			decoded := map[string]any{"customers": items, "importKey": "k"}
+			kept := map[string]any{"customers": rawitems.Marker + string(raw), "importKey": "k"}
+			ids := make([]any, n)
+			for i := range ids {
+				ids[i] = fmt.Sprintf("0cu01TEST%011d", i)
+			}
+			result := map[string]any{"ids": ids}
+			wantRefs, wantN := Touched(decoded, result)
+			gotRefs, gotN := Touched(kept, result)
+			if gotN != wantN || !slices.Equal(gotRefs, wantRefs) {
+				t.Errorf("kept as JSON: %d %+v; decoded: %d %+v", gotN, gotRefs, wantN, wantRefs)
+			}
+			if wantN != n {
+				t.Errorf("Touched counts %d, want the %d names", wantN, n)
+			}
+			if got, want := SummarizeArgs(kept), SummarizeArgs(decoded); got != want {
+				t.Errorf("SummarizeArgs = %q, want %q", got, want)
+			}
+		})
 	}
 }

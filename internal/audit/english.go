@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/bill-mcp/bill-mcp/internal/rawitems"
 )
 
 // maxRefs bounds the records one line lists; Count says how many there were.
@@ -30,6 +32,11 @@ func SummarizeArgs(args map[string]any) string {
 			parts = append(parts, fmt.Sprintf("%s[%d]", k, len(a)))
 			continue
 		}
+		if raw, ok := rawitems.Items(args[k]); ok {
+			n, _ := rawitems.Count(raw)
+			parts = append(parts, fmt.Sprintf("%s[%d]", k, n))
+			continue
+		}
 		parts = append(parts, k)
 	}
 	return strings.Join(parts, ", ")
@@ -41,26 +48,48 @@ func SummarizeArgs(args map[string]any) string {
 // It returns at most maxRefs refs and the total it found.
 func Touched(args map[string]any, result any) ([]Ref, int) {
 	var refs []Ref
+	// indexes into refs, so that 100,000 items stay linear
+	byID, byName, nameOnly := map[string]int{}, map[string]int{}, map[string]int{}
+	index := func(i int) {
+		r := refs[i]
+		if r.ID != "" {
+			byID[r.ID] = i
+		}
+		if r.Name != "" {
+			if _, ok := byName[r.Name]; !ok {
+				byName[r.Name] = i
+			}
+			if _, ok := nameOnly[r.Name]; !ok && r.ID == "" {
+				nameOnly[r.Name] = i
+			}
+		}
+	}
 	add := func(r Ref) {
 		if r.ID == "" && r.Name == "" {
 			return
 		}
-		for i, have := range refs {
-			switch {
-			case r.ID != "" && have.ID == r.ID:
-				if have.Name == "" {
-					refs[i].Name = r.Name
-				}
+		if i, ok := byID[r.ID]; ok && r.ID != "" { // the same record: take its name
+			if refs[i].Name == "" && r.Name != "" {
+				refs[i].Name = r.Name
+				index(i)
+			}
+			return
+		}
+		if r.Name != "" {
+			if _, ok := byName[r.Name]; ok && r.ID == "" { // named already
 				return
-			case r.Name != "" && have.Name == r.Name && (have.ID == "" || r.ID == ""):
-				if have.ID == "" {
-					refs[i].ID = r.ID
-				}
+			}
+			if i, ok := nameOnly[r.Name]; ok { // named without an id: this is it
+				refs[i].ID = r.ID
+				delete(nameOnly, r.Name)
+				index(i)
 				return
 			}
 		}
 		refs = append(refs, r)
+		index(len(refs) - 1)
 	}
+	unseen := 0 // items kept as JSON past the sample walked
 	var walk func(v any, depth int)
 	walk = func(v any, depth int) {
 		x, ok := v.(map[string]any)
@@ -76,6 +105,10 @@ func Touched(args map[string]any, result any) ([]Ref, int) {
 		}
 		var others []Ref
 		for _, k := range slices.Sorted(maps.Keys(x)) {
+			if raw, ok := rawitems.Items(x[k]); ok {
+				unseen += walkSample(raw, func(e any) { walk(e, depth+1) })
+				continue
+			}
 			switch val := x[k].(type) {
 			case string:
 				if idKeys[k] && k != "id" && idRE.MatchString(val) {
@@ -104,11 +137,34 @@ func Touched(args map[string]any, result any) ([]Ref, int) {
 	}
 	walk(args, 0)
 	walk(result, 0)
-	n := len(refs)
+	n := len(refs) + unseen
 	if n > maxRefs {
 		refs = refs[:maxRefs]
 	}
 	return refs, n
+}
+
+// walkSample walks the first maxRefs items of a JSON array kept as text
+// (internal/rawitems) and returns how many it left unwalked.
+func walkSample(raw string, walk func(any)) int {
+	n, err := rawitems.Count(raw)
+	if err != nil {
+		return 0
+	}
+	dec, err := rawitems.NewDecoder(raw)
+	if err != nil {
+		return 0
+	}
+	seen := 0
+	for seen < maxRefs {
+		_, v, err := dec.Next()
+		if err != nil {
+			break
+		}
+		walk(v)
+		seen++
+	}
+	return n - seen
 }
 
 func truncate(s string, n int) string {

@@ -47,7 +47,7 @@ func ServeStdio(ctx context.Context, s *mcpserver.MCPServer, in io.Reader, out i
 	// Notifications go out on the handler's goroutine, ahead of its result.
 	frames, withSender := notify.Stdio(out)
 	stdio.SetContextFunc(withSender)
-	err := stdio.Listen(ctx, in, frames)
+	err := stdio.Listen(ctx, newFrameReader(in), frames)
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, io.EOF) {
 		return nil
 	}
@@ -129,7 +129,7 @@ func handler(s *mcpserver.MCPServer, o HTTPOptions) (http.Handler, func(context.
 			go tracker.run(stop)
 		}
 		// Notifications go out on the POST's own response, ahead of its result.
-		mux.Handle(PathStreamable, streams(notify.Streamable(h), nil))
+		mux.Handle(PathStreamable, streams(rewriteBodies(notify.Streamable(h)), nil))
 		shutdown = func(ctx context.Context) error { close(stop); return h.Shutdown(ctx) }
 	case TransportSSE:
 		h := mcpserver.NewSSEServer(s, mcpserver.WithSSEEndpoint(PathSSE), mcpserver.WithMessageEndpoint(PathMessage),
