@@ -86,7 +86,7 @@ func (c *Client) sendOnce(ctx context.Context, base, op string, body []byte, log
 		return nil, transportError(op, "no answer from BILL", err), sent
 	}
 	defer func() { _ = resp.Body.Close() }()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	b, err := readBody(resp)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, canceled(op, ctx.Err()), true
@@ -98,6 +98,19 @@ func (c *Client) sendOnce(ctx context.Context, base, op string, body []byte, log
 	}
 	d, de := decodeEnvelope(op, resp.StatusCode, b)
 	return d, de, true
+}
+
+// readBody reads an answer of at most maxResponseBytes (one more tells a
+// larger one), into a buffer of its announced length when there is one: a
+// Bulk answer of 100 records is read without growing a buffer five times.
+func readBody(resp *http.Response) ([]byte, error) {
+	r := io.LimitReader(resp.Body, maxResponseBytes+1)
+	if n := resp.ContentLength; n > 0 && n <= maxResponseBytes {
+		buf := bytes.NewBuffer(make([]byte, 0, n+bytes.MinRead))
+		_, err := buf.ReadFrom(r)
+		return buf.Bytes(), err
+	}
+	return io.ReadAll(r)
 }
 
 // neverSent reports errors that prove the request never reached BILL.

@@ -176,16 +176,15 @@ func newItemChecker[I any](tool string) itemChecker[I] {
 				continue
 			}
 			item, _ := coerce(doc, item).(map[string]any)
-			// encoded once, for the schema and for the typed decode
-			enc, merr := json.Marshal(item)
-			if merr == nil {
-				if detail, broken := violationsJSON(schema, enc); broken {
-					detail = fmt.Sprintf("%s[%d] %s", key, i, detail)
-					bad[i] = itemError{Code: CodeInvalidArgument, Message: detail, Hint: validationHint(detail)}
-					continue
-				}
+			// the decoded item as it is (the validator reads Go's JSON
+			// values), then encoded once for the typed decode
+			if detail, broken := violationsOf(schema, item); broken {
+				detail = fmt.Sprintf("%s[%d] %s", key, i, detail)
+				bad[i] = itemError{Code: CodeInvalidArgument, Message: detail, Hint: validationHint(detail)}
+				continue
 			}
-			if json.Unmarshal(enc, &out[i]) != nil {
+			enc, merr := json.Marshal(item)
+			if merr != nil || json.Unmarshal(enc, &out[i]) != nil {
 				detail := fmt.Sprintf("%s[%d] does not match the item schema", key, i)
 				bad[i] = itemError{Code: CodeInvalidArgument, Message: detail, Hint: validationHint(detail)}
 			}

@@ -244,6 +244,12 @@ func violationsJSON(s *jsonschema.Schema, raw []byte) (string, bool) {
 	if err != nil {
 		return "", false
 	}
+	return violationsOf(s, doc)
+}
+
+// violationsOf is violations of a value as encoding/json decodes JSON
+// into any (the validator reads float64 numbers as well as json.Number).
+func violationsOf(s *jsonschema.Schema, doc any) (string, bool) {
 	var verr *jsonschema.ValidationError
 	if err := s.Validate(doc); !errors.As(err, &verr) {
 		return "", false

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -18,6 +19,7 @@ import (
 // writeJSON answers body with status, counting error envelopes.
 func (e *Emulator) writeJSON(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body))) // as a JSON API answers a whole document
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

@@ -49,8 +49,9 @@ func TestCount(t *testing.T) {
 // one marked string, everything else as it was; the decoder gives back
 // exactly the values encoding/json would have; other frames pass untouched.
 func TestRewriteKeepsTheCall(t *testing.T) {
-	items := make([]any, 0, 5000)
-	for i := range 5000 {
+	n := MinFrame/60 + 1000 // a frame over MinFrame
+	items := make([]any, 0, n)
+	for i := range n {
 		items = append(items, map[string]any{"name": fmt.Sprintf("Rewrite \"%d\" <&>", i), "n": float64(i), "nested": map[string]any{"ok": true}})
 	}
 	call := map[string]any{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": map[string]any{

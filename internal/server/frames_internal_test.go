@@ -13,6 +13,9 @@ import (
 	"github.com/bill-mcp/bill-mcp/internal/rawitems"
 )
 
+// largeN customers make a frame larger than rawitems.MinFrame.
+const largeN = rawitems.MinFrame/50 + 1000
+
 // bulkFrame is a tools/call of tool with n customers, as a client sends it.
 func bulkFrame(t *testing.T, tool string, n int) []byte {
 	t.Helper()
@@ -47,8 +50,8 @@ func customersArg(t *testing.T, frame []byte) any {
 // line ends and a last line without one included.
 func TestStdioFramesKeepLargeItemsAsJSON(t *testing.T) {
 	small := bulkFrame(t, "bulk_create_customers", 3)
-	large := bulkFrame(t, "bulk_create_customers", 8000)
-	notBulk := bulkFrame(t, "list_customers", 8000)
+	large := bulkFrame(t, "bulk_create_customers", largeN)
+	notBulk := bulkFrame(t, "list_customers", largeN)
 	in := bytes.Join([][]byte{small, large, notBulk, []byte(`{"jsonrpc":"2.0","id":9,"method":"ping"}`)}, []byte("\n"))
 	out, err := io.ReadAll(newFrameReader(bytes.NewReader(in)))
 	if err != nil {
@@ -65,8 +68,8 @@ func TestStdioFramesKeepLargeItemsAsJSON(t *testing.T) {
 	if !ok {
 		t.Fatalf("the large bulk call's items were not kept as JSON")
 	}
-	if n, err := rawitems.Count(raw); err != nil || n != 8000 {
-		t.Errorf("kept %d items (%v), want 8000", n, err)
+	if n, err := rawitems.Count(raw); err != nil || n != largeN {
+		t.Errorf("kept %d items (%v), want %d", n, err, largeN)
 	}
 }
 
@@ -77,9 +80,9 @@ func TestHTTPBodiesKeepLargeItemsAsJSON(t *testing.T) {
 		frame    []byte
 		wantKept bool
 	}{
-		{"large bulk call", bulkFrame(t, "bulk_create_customers", 8000), true},
+		{"large bulk call", bulkFrame(t, "bulk_create_customers", largeN), true},
 		{"small bulk call", bulkFrame(t, "bulk_create_customers", 3), false},
-		{"large call of another tool", bulkFrame(t, "list_customers", 8000), false},
+		{"large call of another tool", bulkFrame(t, "list_customers", largeN), false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []byte
