@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -163,26 +162,10 @@ func (s *bulkSpec[In, Out]) run(ctx context.Context, req mcp.CallToolRequest) *m
 	if err != nil {
 		return badArgument(fmt.Sprintf("%s is not valid JSON", s.field), "send the items as the input schema describes them")
 	}
-	key := importKey
-	if key == "" {
-		key = journal.DeriveKey(digest)
-	}
 	n := src.n
-	store := journal.FromContext(ctx)
-	if store == nil {
-		store = journal.NewMemory("")
-	}
-	j, err := store.Open(ctx, s.tool, key, digest, n)
-	switch {
-	case errors.Is(err, journal.ErrMismatch):
-		return badArgument(fmt.Sprintf("importKey %q belongs to a different request (%v)", key, err),
-			"to finish that job send exactly the same items; for a new job use a new importKey or omit it")
-	case errors.Is(err, journal.ErrBusy):
-		return failure(CodeBusy, "a call with this importKey is still running",
-			"wait for it to finish, then call again with the same importKey to get its whole outcome")
-	case err != nil:
-		return failure(CodeInternal, "the server could not open the import journal, so nothing was sent",
-			"retry once; if it fails again, tell the user to check the bill-mcp server log")
+	j, key, res := openJournal(ctx, s.tool, importKey, digest, n)
+	if res != nil {
+		return res
 	}
 	defer j.Close()
 
@@ -341,8 +324,7 @@ func (s *bulkSpec[In, Out]) items(r *bulkRun, vals []any, idx []int) ([]int, []I
 // record and records each chunk's outcome as it settles.
 func (s *bulkSpec[In, Out]) send(ctx context.Context, j *journal.Journal, r *bulkRun, todo []int, batch []In, allStarted func()) *mcp.CallToolResult {
 	if _, err := j.Begin(todo); err != nil {
-		return failure(CodeInternal, "the server could not write the import journal, so nothing more was sent",
-			"retry once with the same importKey; if it fails again, tell the user to check the bill-mcp server log")
+		return errJournalWrite.result()
 	}
 	settle := func(outs []billapi.ItemOutcome) {
 		r.mu.Lock()
@@ -454,8 +436,7 @@ func (s *bulkSpec[In, Out]) recover(ctx context.Context, j *journal.Journal, r *
 		}
 		part, objs = part[:0], objs[:0]
 		if err := j.Settle(doneIdx, doneIDs, nil); err != nil {
-			return failure(CodeInternal, "the server could not write the import journal, so nothing more was sent",
-				"retry once with the same importKey; if it fails again, tell the user to check the bill-mcp server log")
+			return errJournalWrite.result()
 		}
 		return nil
 	}
@@ -516,11 +497,22 @@ func (r *bulkRun) output(key string) bulkOutput {
 // bulkResult returns out as structured content, and as text a compact
 // rendering an agent can afford: the ids only when there are few.
 func bulkResult(out bulkOutput) *mcp.CallToolResult {
-	t := bulkText{bulkOutput: out}
-	if len(out.IDs) <= maxIDsInText {
-		t.IDs = out.IDs
+	return idsResult(out, out.IDs, out.Summary.Succeeded, func(ids []string, note string) any {
+		return bulkText{bulkOutput: out, IDs: ids, Note: note}
+	})
+}
+
+// idsResult returns out, an answer with one id per item (ids, succeeded of
+// them set), as structured content, and as text what text renders: out
+// with its ids when there are at most maxIDsInText, else without them and
+// with a note saying where they are. text's value shadows out's ids field
+// with its own, omitted when empty.
+func idsResult(out any, ids []string, succeeded int, text func(ids []string, note string) any) *mcp.CallToolResult {
+	var t any
+	if len(ids) <= maxIDsInText {
+		t = text(ids, "")
 	} else {
-		t.Note = fmt.Sprintf("The %d ids are in structuredContent.ids, in request order; list tools find them too.", out.Summary.Succeeded)
+		t = text(nil, fmt.Sprintf("The %d ids are in structuredContent.ids, in request order; list tools find them too.", succeeded))
 	}
 	raw, err := json.Marshal(t)
 	if err != nil {

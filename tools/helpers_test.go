@@ -2,6 +2,7 @@ package tools_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -44,6 +45,7 @@ type envOptions struct {
 	emu      emulator.Config
 	logger   zerolog.Logger
 	journal  *journal.Store
+	wrap     func(http.Handler) http.Handler // wraps the emulator's handler, e.g. to lose an answer
 }
 
 // newBillClient returns a client of the emulator at baseURL; obs (may be
@@ -76,7 +78,11 @@ func newBillClient(t testing.TB, baseURL string, obs billapi.WriteObserver) *bil
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	emu := emulator.New(o.emu)
-	hs := httptest.NewServer(emu)
+	var h http.Handler = emu
+	if o.wrap != nil {
+		h = o.wrap(emu)
+	}
+	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
 	ix := index.New(index.Options{})
 	bill := newBillClient(t, hs.URL, ix)

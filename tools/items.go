@@ -43,14 +43,12 @@ func newItemSource(v any) (src *itemSource, ok bool) {
 // encoding is the one a decoded list gets). It fails for items that are
 // not valid JSON, before anything is sent.
 func (s *itemSource) digest(tool string) (string, error) {
-	h := journal.NewDigest(tool)
 	if s.list != nil {
-		if err := json.NewEncoder(h).Encode(s.list); err != nil {
-			return "", err
-		}
-		return h.Sum(), nil
+		return requestDigest(tool, s.list)
 	}
-	// As json.Encoder writes a []any: "[", items joined by ",", "]\n".
+	// As requestDigest's json.Encoder writes a []any: "[", items joined
+	// by ",", "]\n".
+	h := journal.NewDigest(tool)
 	dec, err := rawitems.NewDecoder(s.raw)
 	if err != nil {
 		return "", err

@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/bill-mcp/bill-mcp/billapi"
 	"github.com/bill-mcp/bill-mcp/internal/index"
+	"github.com/bill-mcp/bill-mcp/internal/journal"
 )
 
 // Local codes of the workflow tools.
@@ -74,6 +76,7 @@ type onboardOutput struct {
 	Customer    onboardStep   `json:"customer" jsonschema:"required"`
 	Contacts    []onboardStep `json:"contacts,omitempty"`
 	BankAccount *onboardStep  `json:"bankAccount,omitempty"`
+	Resumed     int           `json:"resumed,omitempty"` // parts answered from an earlier call's journal
 }
 
 func onboardCustomerDef() Def {
@@ -106,31 +109,166 @@ func onboardCustomerDef() Def {
 		})
 }
 
+const onboardTool = "onboard_customer"
+
+// digestForm is the input as the request digest sees it: the bank
+// account's number cut to its last four digits, which is how onboarding
+// tells accounts apart, so no journal holds a hash a full account number
+// could be guessed back from.
+func (a onboardInput) digestForm() []any {
+	var bank *bankAccountFields
+	if a.BankAccount != nil {
+		b := *a.BankAccount
+		b.AccountNumber = last4(b.AccountNumber)
+		bank = &b
+	}
+	return []any{a.Customer, a.Contacts, bank}
+}
+
+// partLog journals an onboarding's parts as items: 0 is the customer,
+// 1..k the contacts, k+1 the bank account. Each write is begun in the
+// journal before it is sent; each part done is settled with its id and
+// action (reused included), so the same call again answers it from the
+// journal with the action it had the first time.
+type partLog struct {
+	j       *journal.Journal
+	done    map[int]string
+	acts    map[int]journal.Action
+	intents map[int]journal.Action // parts an earlier call's write left in doubt
+	resumed int
+}
+
+func newPartLog(j *journal.Journal) *partLog {
+	return &partLog{j: j, done: j.Done(), acts: j.Actions(), intents: j.Intents()}
+}
+
+// from answers part i from the journal when an earlier call did it.
+func (l *partLog) from(i int, email string) (onboardStep, bool) {
+	id, ok := l.done[i]
+	if !ok {
+		return onboardStep{}, false
+	}
+	l.resumed++
+	return onboardStep{Action: string(cmp.Or(l.acts[i], journal.Reused)), ID: id, Email: email}, true
+}
+
+// begin records, durably, that a write about to be sent makes parts
+// action (created or restored). When it cannot, it returns the parts'
+// failure, and the write must not be sent.
+func (l *partLog) begin(action string, parts ...int) *itemError {
+	if _, err := l.j.BeginAs(journal.Action(action), parts); err != nil {
+		x := errJournalWrite
+		return &x
+	}
+	return nil
+}
+
+// failed records parts whose write failed with err: as failed when BILL
+// surely did not apply it; else they stay in doubt.
+func (l *partLog) failed(err error, parts ...int) {
+	if !mayHaveApplied(err) {
+		// A journal that cannot be written loses only the resume shortcut.
+		_ = l.j.Settle(nil, nil, parts)
+	}
+}
+
+// reused is the action of part i found in place: the action of an earlier
+// call's write that was in doubt (it landed), else reused.
+func (l *partLog) reused(i int) string {
+	if a := l.intents[i]; a == journal.Created || a == journal.Restored {
+		return string(a)
+	}
+	return actionReused
+}
+
+// settle records the parts done among steps (steps[k] is part parts[k]),
+// one record per action.
+func (l *partLog) settle(parts []int, steps []onboardStep) {
+	by := map[string][]int{}
+	ids := map[string][]string{}
+	for k, s := range steps {
+		switch s.Action {
+		case actionCreated, actionReused, actionRestored:
+			if s.ID != "" {
+				by[s.Action] = append(by[s.Action], parts[k])
+				ids[s.Action] = append(ids[s.Action], s.ID)
+			}
+		}
+	}
+	for a, parts := range by {
+		_ = l.j.SettleAs(journal.Action(a), parts, ids[a], nil)
+	}
+}
+
+// onboard ensures the parts in order under a journal (see partLog). A
+// part done by an earlier call with the same importKey (or content) is
+// answered from the journal; the others are matched on a fresh read and
+// created when missing, so a write a crash left in doubt is found in
+// place, not made twice.
 func onboard(ctx context.Context, c *billapi.Client, ix *index.Index, a onboardInput) *mcp.CallToolResult {
-	out := onboardOutput{Contacts: make([]onboardStep, len(a.Contacts))}
+	digest, err := requestDigest(onboardTool, a.digestForm()...)
+	if err != nil {
+		return digestFailed()
+	}
+	k := len(a.Contacts)
+	n := 1 + k
+	if a.BankAccount != nil {
+		n++
+	}
+	j, _, res := openJournal(ctx, onboardTool, a.ImportKey, digest, n)
+	if res != nil {
+		return res
+	}
+	defer j.Close()
+	plog := newPartLog(j)
+
+	out := onboardOutput{Contacts: make([]onboardStep, k)}
 	for i, ct := range a.Contacts {
 		out.Contacts[i] = onboardStep{Action: actionSkipped, Email: ct.Email}
 	}
 	if a.BankAccount != nil {
 		out.BankAccount = &onboardStep{Action: actionSkipped}
 	}
-
-	cust, action, x := ensureCustomer(ctx, c, ix, a.Customer)
-	if x != nil {
-		out.Customer = onboardStep{Action: actionFailed, fail: x}
+	answer := func() *mcp.CallToolResult {
+		out.Resumed = plog.resumed
 		return onboardAnswer(out)
 	}
-	out.Customer = onboardStep{Action: action, ID: cust.ID}
 
-	if len(a.Contacts) > 0 {
-		if x := ensureContacts(ctx, c, ix, cust.ID, action == actionCreated, a.Contacts, out.Contacts); x != nil {
-			return onboardAnswer(out)
+	made := false // created by this call: it has no contacts or bank account yet
+	if s, ok := plog.from(0, ""); ok {
+		out.Customer = s
+	} else {
+		cust, action, x := ensureCustomer(ctx, c, ix, a.Customer, plog)
+		if x != nil {
+			out.Customer = onboardStep{Action: actionFailed, fail: x}
+			return answer()
+		}
+		made = action == actionCreated
+		if action == actionReused {
+			action = plog.reused(0)
+		}
+		out.Customer = onboardStep{Action: action, ID: cust.ID}
+		plog.settle([]int{0}, []onboardStep{out.Customer})
+	}
+
+	if k > 0 {
+		if x := ensureContacts(ctx, c, ix, out.Customer.ID, made, a.Contacts, out.Contacts, plog); x != nil {
+			return answer()
 		}
 	}
 	if a.BankAccount != nil {
-		*out.BankAccount = ensureBankAccount(ctx, c, cust.ID, action == actionCreated, *a.BankAccount)
+		part := k + 1
+		step, ok := plog.from(part, "")
+		if !ok {
+			step = ensureBankAccount(ctx, c, out.Customer.ID, made, *a.BankAccount, plog, part)
+			if step.Action == actionReused {
+				step.Action = plog.reused(part)
+			}
+			plog.settle([]int{part}, []onboardStep{step})
+		}
+		*out.BankAccount = step
 	}
-	return onboardAnswer(out)
+	return answer()
 }
 
 // onboardAnswer is the result: structured content always says exactly
@@ -178,7 +316,8 @@ func sameKey(a, b string) bool {
 
 // ensureCustomer finds the customer by accNumber, else by name, in a copy
 // of the customers refreshed now, restoring it if deleted; or creates it.
-func ensureCustomer(ctx context.Context, c *billapi.Client, ix *index.Index, want createCustomerArgs) (*billapi.Customer, string, *itemError) {
+// Its writes are part 0 of plog.
+func ensureCustomer(ctx context.Context, c *billapi.Client, ix *index.Index, want createCustomerArgs, plog *partLog) (*billapi.Customer, string, *itemError) {
 	for attempt := 0; ; attempt++ {
 		all, err := ix.Customers(ctx, c, 0)
 		if err != nil {
@@ -191,14 +330,21 @@ func ensureCustomer(ctx context.Context, c *billapi.Client, ix *index.Index, wan
 		}
 		if found != nil {
 			if billapi.Deref(found.IsActive) == billapi.Inactive {
+				if x := plog.begin(actionRestored, 0); x != nil {
+					return nil, "", x
+				}
 				restored, err := c.UndeleteCustomer(ctx, found.ID)
 				if err != nil {
+					plog.failed(err, 0)
 					x := explain(err, customerEntity(), OpUndelete, time.Now())
 					return nil, "", &x
 				}
 				return restored, actionRestored, nil
 			}
 			return found, actionReused, nil
+		}
+		if x := plog.begin(actionCreated, 0); x != nil {
+			return nil, "", x
 		}
 		created, err := c.CreateCustomer(ctx, want.customer())
 		if err == nil {
@@ -208,6 +354,7 @@ func ensureCustomer(ctx context.Context, c *billapi.Client, ix *index.Index, wan
 		if attempt == 0 && errors.As(err, &be) && be.Code == billapi.CodeInvalidField && strings.Contains(strings.ToLower(be.Message), "already exists") {
 			continue // made elsewhere since the index was read: look again
 		}
+		plog.failed(err, 0)
 		fail := explain(err, customerEntity(), OpCreate, time.Now())
 		return nil, "", &fail
 	}
@@ -260,15 +407,28 @@ func joinIDs(cs []*billapi.Customer) string {
 }
 
 // ensureContacts reuses the customer's contacts by email (restoring a
-// deleted one) and creates the rest in one bulk call, filling steps. It
-// returns an error only when it could not even read the contacts.
-func ensureContacts(ctx context.Context, c *billapi.Client, ix *index.Index, customerID string, newCustomer bool, want []newContactFields, steps []onboardStep) *itemError {
+// deleted one) and creates the rest in one bulk call, filling steps;
+// contact i is part 1+i of plog, and one done by an earlier call is
+// answered from it. It returns an error only when it could not even read
+// the contacts, or write the journal (nothing more is sent then).
+func ensureContacts(ctx context.Context, c *billapi.Client, ix *index.Index, customerID string, newCustomer bool, want []newContactFields, steps []onboardStep, plog *partLog) *itemError {
+	var todo []int
+	for i, w := range want {
+		if s, ok := plog.from(1+i, w.Email); ok {
+			steps[i] = s
+		} else {
+			todo = append(todo, i)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
 	var have []billapi.CustomerContact
 	if !newCustomer {
 		all, err := ix.Contacts(ctx, c, 0)
 		if err != nil {
 			x := explain(err, contactEntity(), OpRead, time.Now())
-			for i := range steps {
+			for _, i := range todo {
 				steps[i] = onboardStep{Action: actionFailed, Email: want[i].Email, fail: &x}
 			}
 			return &x
@@ -284,6 +444,7 @@ func ensureContacts(ctx context.Context, c *billapi.Client, ix *index.Index, cus
 		createI []int
 		firstOf = map[string]int{} // email -> first input index
 		dupOf   = map[int]int{}    // input index -> earlier index with its email
+		jx      *itemError         // the journal could not be written
 	)
 	for i, w := range want {
 		key := strings.ToLower(strings.TrimSpace(w.Email))
@@ -292,40 +453,43 @@ func ensureContacts(ctx context.Context, c *billapi.Client, ix *index.Index, cus
 			continue
 		}
 		firstOf[key] = i
+		if _, done := plog.done[1+i]; done || jx != nil {
+			continue
+		}
 		ex := pickContact(have, w.Email)
 		switch {
 		case ex == nil:
 			create = append(create, w.contact(customerID))
 			createI = append(createI, i)
 		case billapi.Deref(ex.IsActive) == billapi.Inactive:
+			if jx = plog.begin(actionRestored, 1+i); jx != nil {
+				steps[i] = onboardStep{Action: actionFailed, Email: w.Email, fail: jx}
+				continue
+			}
 			restored, err := c.UndeleteCustomerContact(ctx, ex.ID)
 			if err != nil {
+				plog.failed(err, 1+i)
 				x := explain(err, contactEntity(), OpUndelete, time.Now())
 				steps[i] = onboardStep{Action: actionFailed, Email: w.Email, fail: &x}
 				continue
 			}
 			steps[i] = onboardStep{Action: actionRestored, ID: restored.ID, Email: w.Email}
 		default:
-			steps[i] = onboardStep{Action: actionReused, ID: ex.ID, Email: w.Email}
+			steps[i] = onboardStep{Action: plog.reused(1 + i), ID: ex.ID, Email: w.Email}
 		}
 	}
-	if len(create) > 0 {
-		res, err := c.BulkCreateCustomerContacts(ctx, create, billapi.BulkOptions{})
+	if len(create) > 0 && jx == nil {
+		parts := make([]int, len(createI))
 		for k, i := range createI {
-			switch {
-			case k < len(res) && res[k].Object != nil:
-				steps[i] = onboardStep{Action: actionCreated, ID: res[k].Object.ID, Email: want[i].Email}
-			case k < len(res) && res[k].Err != nil:
-				x := explain(res[k].Err, contactEntity(), OpCreate, time.Now())
-				steps[i] = onboardStep{Action: actionFailed, Email: want[i].Email, fail: &x}
-			default:
-				cause := err
-				if cause == nil {
-					cause = errors.New("no answer for this contact")
-				}
-				x := explain(cause, contactEntity(), OpCreate, time.Now())
-				steps[i] = onboardStep{Action: actionFailed, Email: want[i].Email, fail: &x}
-			}
+			parts[k] = 1 + i
+		}
+		if jx = plog.begin(actionCreated, parts...); jx == nil {
+			createContacts(ctx, c, create, createI, want, steps, plog)
+		}
+	}
+	if jx != nil { // the creates were not sent
+		for _, i := range createI {
+			steps[i] = onboardStep{Action: actionFailed, Email: want[i].Email, fail: jx}
 		}
 	}
 	// A repeated email shares the outcome of its first occurrence.
@@ -333,7 +497,37 @@ func ensureContacts(ctx context.Context, c *billapi.Client, ix *index.Index, cus
 		steps[i] = steps[j]
 		steps[i].Email = want[i].Email
 	}
-	return nil
+	parts := make([]int, len(todo))
+	done := make([]onboardStep, len(todo))
+	for k, i := range todo {
+		parts[k], done[k] = 1+i, steps[i]
+	}
+	plog.settle(parts, done)
+	return jx
+}
+
+// createContacts creates the contacts create (create[k] is want[createI[k]]
+// of part 1+createI[k]) in one bulk call, filling their steps.
+func createContacts(ctx context.Context, c *billapi.Client, create []billapi.CustomerContact, createI []int, want []newContactFields, steps []onboardStep, plog *partLog) {
+	res, err := c.BulkCreateCustomerContacts(ctx, create, billapi.BulkOptions{})
+	for k, i := range createI {
+		switch {
+		case k < len(res) && res[k].Object != nil:
+			steps[i] = onboardStep{Action: actionCreated, ID: res[k].Object.ID, Email: want[i].Email}
+		case k < len(res) && res[k].Err != nil:
+			plog.failed(res[k].Err, 1+i)
+			x := explain(res[k].Err, contactEntity(), OpCreate, time.Now())
+			steps[i] = onboardStep{Action: actionFailed, Email: want[i].Email, fail: &x}
+		default:
+			cause := err
+			if cause == nil {
+				cause = errors.New("no answer for this contact")
+			}
+			plog.failed(cause, 1+i)
+			x := explain(cause, contactEntity(), OpCreate, time.Now())
+			steps[i] = onboardStep{Action: actionFailed, Email: want[i].Email, fail: &x}
+		}
+	}
 }
 
 // pickContact returns the contact with email, an active one first.
@@ -355,8 +549,9 @@ func pickContact(have []billapi.CustomerContact, email string) *billapi.Customer
 
 // ensureBankAccount reuses the customer's active account when it is the
 // same one (same last four digits of account and routing number), refuses
-// to stack a different one (BILL allows one active account), or creates it.
-func ensureBankAccount(ctx context.Context, c *billapi.Client, customerID string, newCustomer bool, want bankAccountFields) onboardStep {
+// to stack a different one (BILL allows one active account), or creates it
+// as part of plog.
+func ensureBankAccount(ctx context.Context, c *billapi.Client, customerID string, newCustomer bool, want bankAccountFields, plog *partLog, part int) onboardStep {
 	if !newCustomer {
 		active, err := c.ListCustomerBankAccounts(ctx, billapi.ListParams{Max: 10, Filters: []billapi.Filter{
 			{Field: "customerId", Op: billapi.OpEq, Value: customerID},
@@ -376,8 +571,12 @@ func ensureBankAccount(ctx context.Context, c *billapi.Client, customerID string
 				Hint:    "BILL allows one active account per customer; if the user wants to replace it, delete it with delete_customer_bank_account, then call again"}}
 		}
 	}
+	if x := plog.begin(actionCreated, part); x != nil {
+		return onboardStep{Action: actionFailed, fail: x}
+	}
 	b, err := c.CreateCustomerBankAccount(ctx, want.bankAccount(customerID), true)
 	if err != nil {
+		plog.failed(err, part)
 		x := explain(err, bankAccountEntity(), OpCreate, time.Now(), want.AccountNumber)
 		return onboardStep{Action: actionFailed, fail: &x}
 	}

@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"reflect"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/bill-mcp/bill-mcp/billapi"
 	"github.com/bill-mcp/bill-mcp/internal/index"
+	"github.com/bill-mcp/bill-mcp/internal/journal"
 )
 
 // maxListedFailures is how many failures a bulk-style answer lists one by
@@ -28,7 +30,7 @@ const (
 // create_customer's arguments, checked against its schema (schemas/upsert_customers.item.json).
 type upsertCustomersArgs struct {
 	MatchOn   string           `json:"matchOn" jsonschema:"required,enum=accNumber,enum=name" jsonschema_description:"Compared case-insensitively."`
-	Customers []map[string]any `json:"customers" jsonschema:"required,minItems=1,maxItems=10000" jsonschema_description:"Each: create_customer's arguments."`
+	Customers []map[string]any `json:"customers" jsonschema:"required,minItems=1" jsonschema_description:"Each: create_customer's arguments."`
 	ImportKey string           `json:"importKey,omitempty" jsonschema:"maxLength=100" jsonschema_description:"Optional job id; a repeat changes nothing."`
 }
 
@@ -46,6 +48,7 @@ type upsertSummary struct {
 	Updated   int `json:"updated" jsonschema:"required"`
 	Unchanged int `json:"unchanged" jsonschema:"required"`
 	Failed    int `json:"failed" jsonschema:"required"`
+	Resumed   int `json:"resumed,omitempty"` // done by an earlier call with this importKey (counted in the others)
 }
 
 // rowFailure is one failed row.
@@ -73,7 +76,7 @@ type upsertOutput struct {
 }
 
 func upsertCustomersDef() Def {
-	return defineBulk[upsertCustomersArgs, createCustomerArgs, upsertOutput](ToolsetCustomers, "upsert_customers", OpUpsert, "Upsert customers",
+	return defineBulk[upsertCustomersArgs, createCustomerArgs, upsertOutput](ToolsetCustomers, upsertTool, OpUpsert, "Upsert customers",
 		"Sync any number of customers matched on accNumber or name: create the missing, update what differs, leave the rest.",
 		func(ctx context.Context, d Deps, req mcp.CallToolRequest, a upsertCustomersArgs, items itemDecoder[createCustomerArgs]) *mcp.CallToolResult {
 			rows, bad := items("customers", a.Customers)
@@ -84,15 +87,67 @@ func upsertCustomersDef() Def {
 		})
 }
 
+const upsertTool = "upsert_customers"
+
+// upsertText is the text content of an upsert answer: the output, with
+// the ids left to structuredContent when there are many (see idsResult).
+type upsertText struct {
+	upsertOutput
+	IDs  []string `json:"ids,omitempty"`
+	Note string   `json:"note,omitempty"`
+}
+
 // rowPlan is what upsert does with one row.
 type rowPlan struct {
 	create *billapi.Customer
 	update *billapi.Customer
-	id     string // the matched customer
+	id     string         // the matched customer, or the one the row made
+	action journal.Action // once done: created, updated or unchanged
 	fail   *itemError
 }
 
+// upsert runs under a journal whose items are the rows. A row done by an
+// earlier call with the same importKey (or content) is answered from the
+// journal with the action it had then, so a rerun after a crash reports
+// what an uninterrupted run would have. The other rows are matched on a
+// fresh read of the customers (maxAge 0), which settles the rows a crash
+// left in doubt correctly without the FindCreated* recovery the bulk
+// tools need: a create that landed is found by its match key and not made
+// again, one that did not is made now; an update that landed leaves
+// nothing to change, one that did not is sent again. A row in doubt found
+// in place is answered with the action its journal begin named.
 func upsert(ctx context.Context, c *billapi.Client, ix *index.Index, a upsertInput, progress func(done, total int)) *mcp.CallToolResult {
+	digest, err := requestDigest(upsertTool, a.MatchOn, a.Customers)
+	if err != nil {
+		return digestFailed()
+	}
+	j, _, res := openJournal(ctx, upsertTool, a.ImportKey, digest, len(a.Customers))
+	if res != nil {
+		return res
+	}
+	defer j.Close()
+
+	plans := make([]rowPlan, len(a.Customers))
+	resumed := 0
+	acts := j.Actions()
+	for i, id := range j.Done() {
+		plans[i].id, plans[i].action = id, cmp.Or(acts[i], journal.Unchanged)
+		resumed++
+	}
+	if resumed < len(plans) {
+		if res := planRows(ctx, c, ix, j, a, plans); res != nil {
+			return res
+		}
+		sendRows(ctx, c, j, plans, progress)
+	}
+	return upsertAnswer(plans, resumed)
+}
+
+// planRows plans every row not done yet: matched on a fresh read of the
+// customers, each is to be created, updated, or left as it is (done now,
+// and journaled so), or fails.
+func planRows(ctx context.Context, c *billapi.Client, ix *index.Index, j *journal.Journal, a upsertInput, plans []rowPlan) *mcp.CallToolResult {
+	intents := j.Intents()
 	all, err := ix.Customers(ctx, c, 0)
 	if err != nil {
 		return errorResult(err, customerEntity(), OpRead)
@@ -110,7 +165,7 @@ func upsert(ctx context.Context, c *billapi.Client, ix *index.Index, a upsertInp
 		}
 	}
 
-	plans := make([]rowPlan, len(a.Customers))
+	left := map[journal.Action][]int{} // rows done without a write, by action
 	seen := map[string]int{}
 	for i, row := range a.Customers {
 		want := row.customer()
@@ -124,6 +179,9 @@ func upsert(ctx context.Context, c *billapi.Client, ix *index.Index, a upsertInp
 			continue
 		}
 		seen[k] = i + 1
+		if plans[i].action != "" {
+			continue // done by an earlier call
+		}
 		hits := existing[k]
 		switch len(hits) {
 		case 0:
@@ -132,12 +190,32 @@ func upsert(ctx context.Context, c *billapi.Client, ix *index.Index, a upsertInp
 			plans[i].id = hits[0].ID
 			if upd, differs := changes(hits[0], want); differs {
 				plans[i].update = &upd
+				continue
 			}
+			// in place: the write in doubt, if any, landed
+			plans[i].action = journal.Unchanged
+			if in := intents[i]; in == journal.Created || in == journal.Updated {
+				plans[i].action = in
+			}
+			left[plans[i].action] = append(left[plans[i].action], i)
 		default:
 			plans[i].fail = &itemError{Code: CodeAmbiguous, Message: fmt.Sprintf("%d customers have this %s: %s", len(hits), a.MatchOn, joinIDs(hits)), Hint: "update the right one with update_customer"}
 		}
 	}
+	for action, rows := range left {
+		ids := make([]string, len(rows))
+		for k, i := range rows {
+			ids[k] = plans[i].id
+		}
+		// A journal that cannot be written loses only the resume shortcut.
+		_ = j.SettleAs(action, rows, ids, nil)
+	}
+	return nil
+}
 
+// sendRows sends the planned creates, then the updates, each under a
+// journal begin, journaling every chunk's outcome as it settles.
+func sendRows(ctx context.Context, c *billapi.Client, j *journal.Journal, plans []rowPlan, progress func(done, total int)) {
 	var creates, updates []billapi.Customer
 	var createI, updateI []int
 	for i, p := range plans {
@@ -149,19 +227,32 @@ func upsert(ctx context.Context, c *billapi.Client, ix *index.Index, a upsertInp
 		}
 	}
 	total := len(creates) + len(updates)
-	report := func(offset int) func(done, _ int) {
-		if progress == nil {
-			return nil
+	journalOK := true
+	send := func(objs []billapi.Customer, idx []int, offset int, op Op, action journal.Action,
+		bulk func(context.Context, []billapi.Customer, billapi.BulkOptions) ([]billapi.BulkResult[billapi.Customer], error)) {
+		if len(objs) == 0 {
+			return
 		}
-		return func(done, _ int) { progress(offset+done, total) }
-	}
-	out := upsertOutput{IDs: make([]string, len(plans)), Summary: upsertSummary{Total: len(plans)}}
-	outcome := make([]string, len(plans)) // action per row
-	apply := func(idx []int, res []billapi.BulkResult[billapi.Customer], err error, op Op, action string) {
+		if journalOK {
+			_, err := j.BeginAs(action, idx)
+			journalOK = err == nil
+		}
+		if !journalOK {
+			for _, i := range idx {
+				x := errJournalWrite
+				plans[i].fail = &x
+			}
+			return
+		}
+		o := billapi.BulkOptions{Settled: settleRows(j, idx, action)}
+		if progress != nil {
+			o.Progress = func(done, _ int) { progress(offset+done, total) }
+		}
+		res, err := bulk(ctx, objs, o)
 		for k, i := range idx {
 			switch {
 			case k < len(res) && res[k].Object != nil:
-				out.IDs[i], outcome[i] = res[k].Object.ID, action
+				plans[i].id, plans[i].action = res[k].Object.ID, action
 			case k < len(res) && res[k].Err != nil:
 				x := explain(res[k].Err, customerEntity(), op, time.Now())
 				plans[i].fail = &x
@@ -170,40 +261,80 @@ func upsert(ctx context.Context, c *billapi.Client, ix *index.Index, a upsertInp
 				plans[i].fail = &x
 			}
 		}
+		// what Settled missed, if anything: the journal skips what it has
+		settleRows(j, idx, action)(outcomes(res))
 	}
-	if len(creates) > 0 {
-		res, err := c.BulkCreateCustomers(ctx, creates, billapi.BulkOptions{Progress: report(0)})
-		apply(createI, res, err, OpCreate, actionCreated)
+	send(creates, createI, 0, OpCreate, journal.Created, c.BulkCreateCustomers)
+	send(updates, updateI, len(creates), OpUpdate, journal.Updated, c.BulkUpdateCustomers)
+}
+
+// settleRows journals the outcomes of a bulk call over the rows idx:
+// applied rows are done with action; rows BILL refused are failed; rows
+// that may have been applied stay in doubt, for the next call's match.
+func settleRows(j *journal.Journal, idx []int, action journal.Action) func([]billapi.ItemOutcome) {
+	return func(outs []billapi.ItemOutcome) {
+		var done, failed []int
+		var ids []string
+		for _, o := range outs {
+			if o.Index < 0 || o.Index >= len(idx) {
+				continue
+			}
+			switch i := idx[o.Index]; {
+			case o.ID != "":
+				done, ids = append(done, i), append(ids, o.ID)
+			case o.Err != nil && !mayHaveApplied(o.Err):
+				failed = append(failed, i)
+			}
+		}
+		// A journal that cannot be written loses only the resume shortcut.
+		_ = j.SettleAs(action, done, ids, failed)
 	}
-	if len(updates) > 0 {
-		res, err := c.BulkUpdateCustomers(ctx, updates, billapi.BulkOptions{Progress: report(len(creates))})
-		apply(updateI, res, err, OpUpdate, "updated")
+}
+
+// outcomes are a bulk call's results as BulkOptions.Settled reports them.
+func outcomes(res []billapi.BulkResult[billapi.Customer]) []billapi.ItemOutcome {
+	out := make([]billapi.ItemOutcome, 0, len(res))
+	for _, r := range res {
+		o := billapi.ItemOutcome{Index: r.Index, Err: r.Err}
+		if r.Object != nil {
+			o.ID = r.Object.ID
+		}
+		out = append(out, o)
 	}
+	return out
+}
+
+// upsertAnswer counts the rows' outcomes; its text repeats the ids only
+// when there are few, as a bulk answer's does.
+func upsertAnswer(plans []rowPlan, resumed int) *mcp.CallToolResult {
+	out := upsertOutput{IDs: make([]string, len(plans)), Summary: upsertSummary{Total: len(plans), Resumed: resumed}}
+	byCode := map[string]int{}
 	for i, p := range plans {
-		switch {
-		case p.fail != nil:
-			out.IDs[i] = ""
+		if p.fail != nil {
 			out.Summary.Failed++
+			byCode[p.fail.Code]++
 			if len(out.Failures) < maxListedFailures {
 				out.Failures = append(out.Failures, rowFailure{Index: i, itemError: *p.fail})
 			}
-			if out.FailuresByCode == nil {
-				out.FailuresByCode = map[string]int{}
-			}
-			out.FailuresByCode[p.fail.Code]++
-		case outcome[i] == actionCreated:
+			continue
+		}
+		out.IDs[i] = p.id
+		switch p.action {
+		case journal.Created:
 			out.Summary.Created++
-		case outcome[i] == "updated":
+		case journal.Updated:
 			out.Summary.Updated++
 		default:
-			out.IDs[i] = p.id
 			out.Summary.Unchanged++
 		}
 	}
-	if out.Summary.Failed <= maxListedFailures {
-		out.FailuresByCode = nil
+	if out.Summary.Failed > maxListedFailures {
+		out.FailuresByCode = byCode
 	}
-	return structured(out)
+	succeeded := out.Summary.Total - out.Summary.Failed
+	return idsResult(out, out.IDs, succeeded, func(ids []string, note string) any {
+		return upsertText{upsertOutput: out, IDs: ids, Note: note}
+	})
 }
 
 // orNoAnswer is err, or an error saying BILL gave no answer for an item.

@@ -96,7 +96,19 @@ func workflowCases() map[string]toolCase {
 				if b := obj(t, first, "bankAccount"); str(b, "action") != "created" || !strings.HasPrefix(str(b, "id"), "cba") {
 					t.Errorf("bank step %v", b)
 				}
+				// the same call again is answered from its journal: the
+				// first call's actions and ids, nothing sent
 				before := e.emu.Stats()
+				same := e.ok("onboard_customer", args)
+				if sent := e.emu.Stats().Requests - before.Requests; sent != 0 {
+					t.Errorf("the same onboarding again made %d BILL requests", sent)
+				}
+				if same["resumed"] != float64(4) || fmt.Sprint(same["customer"], same["contacts"], same["bankAccount"]) != fmt.Sprint(first["customer"], first["contacts"], first["bankAccount"]) {
+					t.Errorf("the same onboarding again answered %v, want the first answer %v with resumed 4", same, first)
+				}
+				// a new job over the same content finds every part in place
+				args["importKey"] = "onboard-again"
+				before = e.emu.Stats()
 				again := e.ok("onboard_customer", args)
 				after := e.emu.Stats()
 				if again["complete"] != true || str(obj(t, again, "customer"), "id") != str(obj(t, first, "customer"), "id") || str(obj(t, again, "customer"), "action") != "reused" {
@@ -163,7 +175,9 @@ func workflowCases() map[string]toolCase {
 }
 
 // TestUpsertThreeHundredRows is the CRM sync of the agent-day: 300 rows of
-// which 100 exist (50 of those changed); a second run changes nothing.
+// which 100 exist (50 of those changed); the same call again is answered
+// from its journal, sending nothing; a new job over the same rows finds
+// nothing to change.
 func TestUpsertThreeHundredRows(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	var existing []any
@@ -179,17 +193,19 @@ func TestUpsertThreeHundredRows(t *testing.T) {
 		}
 		rows = append(rows, r)
 	}
-	args := map[string]any{"matchOn": "accNumber", "customers": rows, "importKey": "crm-sync-1"}
 	tests := []struct {
-		name                                string
-		created, updated, unchanged, reqMax int
+		name, importKey                              string
+		created, updated, unchanged, resumed, reqMax int
 	}{
 		// one refresh, two bulk creates, one bulk update
-		{"first run", 200, 50, 50, 4},
-		// one refresh, nothing to send
-		{"second run", 0, 0, 300, 1},
+		{"first run", "crm-sync-1", 200, 50, 50, 0, 4},
+		// the same call again: answered from its journal, nothing sent
+		{"same call again", "crm-sync-1", 200, 50, 50, 300, 0},
+		// a new job: one refresh, nothing to send
+		{"new importKey", "crm-sync-2", 0, 0, 300, 0, 1},
 	}
 	for _, tt := range tests {
+		args := map[string]any{"matchOn": "accNumber", "customers": rows, "importKey": tt.importKey}
 		before := e.emu.Stats()
 		res := e.call("upsert_customers", args)
 		after := e.emu.Stats()
@@ -197,7 +213,8 @@ func TestUpsertThreeHundredRows(t *testing.T) {
 			t.Fatalf("%s: %s", tt.name, text(res))
 		}
 		sum := obj(t, structuredMap(t, res), "summary")
-		if sum["created"] != float64(tt.created) || sum["updated"] != float64(tt.updated) || sum["unchanged"] != float64(tt.unchanged) || sum["failed"] != float64(0) {
+		resumed, _ := sum["resumed"].(float64)
+		if sum["created"] != float64(tt.created) || sum["updated"] != float64(tt.updated) || sum["unchanged"] != float64(tt.unchanged) || sum["failed"] != float64(0) || resumed != float64(tt.resumed) {
 			t.Errorf("%s: summary %v", tt.name, sum)
 		}
 		reqs := int(after.Requests - before.Requests - (after.Logins - before.Logins))

@@ -31,7 +31,8 @@ type record struct {
 	N      int      `json:"n,omitempty"`
 	Items  indexSet `json:"i,omitzero"`
 	IDs    []string `json:"ids,omitempty"`
-	At     int64    `json:"at"` // Unix ms
+	A      Action   `json:"a,omitempty"` // what a begin's items are about to have done, or a done's items had done
+	At     int64    `json:"at"`          // Unix ms
 }
 
 // indexSet is a set of item indices: ranges [start, end) flattened, or an

@@ -4,18 +4,27 @@
 //
 // A journal is identified by the tool, an import key (given by the caller
 // or derived from the content) and the store's scope (the BILL org). It
-// holds a digest of the request, item indices, BILL ids and times: never a
-// credential, a field value or an account number. Records are appended as
-// they happen:
+// holds a digest of the request, item indices, BILL ids, times and action
+// words from a fixed set: never a credential, a field value or an account
+// number. Records are appended as they happen:
 //
 //	begin   items about to go to BILL, and the time before they were sent
 //	done    items BILL applied, with their ids
 //	failed  items BILL refused, or that were never sent: safe to send again
 //
+// A begin or done record may name an Action, a word from a fixed set
+// (created, updated, unchanged, reused, restored): what its items are about
+// to have done, or had done. A tool that answers each item's action (an
+// upsert, an onboarding) answers a done item from the journal with the
+// action it had the first time, and an item in doubt that turns out to
+// have been applied with the action its begin named.
+//
 // An item begun but neither done nor failed is in doubt: the process died
 // (or the answer was lost) while it was on the wire. A create in doubt is
 // settled by listing what BILL created since the begin time (billapi's
-// FindCreated*); other operations are idempotent and are simply sent again.
+// FindCreated*), or, by a tool that matches records on natural keys
+// (onboard_customer, upsert_customers), by that match on a fresh read;
+// other operations are idempotent and are simply sent again.
 //
 // A Store on disk writes each record as its own sealed (encrypted) frame
 // with one write(2), so a kill -9 loses at most the frame being written,
@@ -35,6 +44,9 @@
 //	doubt, sentAt := j.InDoubt()           // creates: billapi FindCreated*(…, sentAt, ids in done)
 //	j.Begin(indices)                       // before sending them
 //	j.Settle(indices, ids, failed)         // as they land (BulkOptions.Settled)
+//	j.BeginAs(journal.Created, indices)    // the same, naming the action
+//	j.SettleAs(journal.Created, indices, ids, failed)
+//	j.Actions(); j.Intents()               // done items' actions; items in doubt's
 //
 // A multi-step tool (onboard_customer: a customer, its contacts, a bank
 // account) numbers its steps as items the same way.
@@ -62,6 +74,39 @@ var (
 	// ErrBusy means a call with the same key is running right now.
 	ErrBusy = errors.New("journal: a call with this import key is still running")
 )
+
+// Action is what a write did to an item, or is about to do. Only the
+// constants below are recorded, so a record never carries a field value.
+type Action string
+
+// The actions a journal records.
+const (
+	Created   Action = "created"
+	Updated   Action = "updated"
+	Unchanged Action = "unchanged" // done without a write: it already matched
+	Reused    Action = "reused"    // done without a write: an existing record serves
+	Restored  Action = "restored"  // an existing record, undeleted
+)
+
+// ErrAction means an action outside the fixed set was given.
+var ErrAction = errors.New("journal: unknown action")
+
+// known reports whether a is one of the recorded actions.
+func (a Action) known() bool {
+	switch a {
+	case Created, Updated, Unchanged, Reused, Restored:
+		return true
+	}
+	return false
+}
+
+// check accepts no action or a known one.
+func (a Action) check() error {
+	if a == "" || a.known() {
+		return nil
+	}
+	return fmt.Errorf("%w %q", ErrAction, string(a))
+}
 
 // Sealer encrypts and decrypts journal records (the vault's session-cache
 // key does it for a Store on disk).
@@ -174,7 +219,8 @@ func (s *Store) Open(ctx context.Context, tool, key, digest string, n int) (*Jou
 		release()
 		return nil, err
 	}
-	j := &Journal{f: f, release: release, n: n, now: s.now, done: map[int]string{}, failed: map[int]bool{}, begun: map[int]time.Time{}}
+	j := &Journal{f: f, release: release, n: n, now: s.now, done: map[int]string{}, failed: map[int]bool{}, begun: map[int]time.Time{},
+		acted: map[int]Action{}, intent: map[int]Action{}}
 	recs, err := f.load()
 	if err != nil {
 		_ = f.close()
@@ -233,6 +279,8 @@ type Journal struct {
 	done   map[int]string
 	failed map[int]bool
 	begun  map[int]time.Time // earliest begin time of items begun
+	acted  map[int]Action    // action of done items recorded with one
+	intent map[int]Action    // action of the latest begin of items begun with one
 	closed bool
 }
 
@@ -247,11 +295,13 @@ func (j *Journal) apply(r record) {
 			if t, ok := j.begun[i]; !ok || at.Before(t) {
 				j.begun[i] = at
 			}
+			setAction(j.intent, i, r.A)
 		}
 	case recDone:
 		for k, i := range r.Items.expand(j.n) {
 			if k < len(r.IDs) && r.IDs[k] != "" {
 				j.done[i] = r.IDs[k]
+				setAction(j.acted, i, r.A)
 				delete(j.failed, i)
 			}
 		}
@@ -264,6 +314,16 @@ func (j *Journal) apply(r record) {
 	}
 }
 
+// setAction sets m[i] to a, or drops it when a is none (or unknown: a
+// record written by a later version).
+func setAction(m map[int]Action, i int, a Action) {
+	if a.known() {
+		m[i] = a
+	} else {
+		delete(m, i)
+	}
+}
+
 // Done returns the items an earlier or this call applied, by index.
 func (j *Journal) Done() map[int]string {
 	j.mu.Lock()
@@ -271,6 +331,34 @@ func (j *Journal) Done() map[int]string {
 	out := make(map[int]string, len(j.done))
 	for i, id := range j.done {
 		out[i] = id
+	}
+	return out
+}
+
+// Actions returns the action of each done item that was settled with one.
+func (j *Journal) Actions() map[int]Action {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	out := make(map[int]Action, len(j.acted))
+	for i, a := range j.acted {
+		out[i] = a
+	}
+	return out
+}
+
+// Intents returns, for each item in doubt (begun, neither done nor
+// failed) whose latest begin named an action, that action: what the write
+// whose outcome was lost was about to do. A call reads them when it opens
+// the journal, before its own begins.
+func (j *Journal) Intents() map[int]Action {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	out := map[int]Action{}
+	for i, a := range j.intent {
+		if _, done := j.done[i]; done || j.failed[i] {
+			continue
+		}
+		out[i] = a
 	}
 	return out
 }
@@ -295,9 +383,16 @@ func (j *Journal) InDoubt() (items []int, since time.Time) {
 
 // Begin records, durably, that items are about to be sent at the
 // journal's clock's now, and returns that time.
-func (j *Journal) Begin(items []int) (time.Time, error) {
+func (j *Journal) Begin(items []int) (time.Time, error) { return j.BeginAs("", items) }
+
+// BeginAs is Begin naming what the write is about to do to the items
+// (Created, Updated or Restored); Intents answers it while they are in doubt.
+func (j *Journal) BeginAs(a Action, items []int) (time.Time, error) {
 	at := j.now()
-	r := record{T: recBegin, Items: compress(items), At: at.UnixMilli()}
+	if err := a.check(); err != nil {
+		return at, err
+	}
+	r := record{T: recBegin, Items: compress(items), A: a, At: at.UnixMilli()}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if err := j.f.append(r, true); err != nil {
@@ -311,12 +406,23 @@ func (j *Journal) Begin(items []int) (time.Time, error) {
 // are known not to have been applied (failed). Items in neither stay in
 // doubt. Already recorded outcomes are not written again.
 func (j *Journal) Settle(items []int, ids []string, failed []int) error {
+	return j.SettleAs("", items, ids, failed)
+}
+
+// SettleAs is Settle naming what was done to the items applied; Actions
+// answers it. An item done without a write (Unchanged, Reused) is settled
+// the same way, so a later call answers it from the journal too.
+func (j *Journal) SettleAs(a Action, items []int, ids []string, failed []int) error {
+	if err := a.check(); err != nil {
+		return err
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	var di []int
 	var dids []string
 	for k, i := range items {
-		if k >= len(ids) || ids[k] == "" || j.done[i] == ids[k] {
+		// the same id again is not news, unless it now names an action
+		if k >= len(ids) || ids[k] == "" || (j.done[i] == ids[k] && (a == "" || j.acted[i] == a)) {
 			continue
 		}
 		di = append(di, i)
@@ -331,7 +437,7 @@ func (j *Journal) Settle(items []int, ids []string, failed []int) error {
 	}
 	at := j.now().UnixMilli()
 	if len(di) > 0 {
-		r := record{T: recDone, Items: list(di), IDs: dids, At: at}
+		r := record{T: recDone, Items: list(di), IDs: dids, A: a, At: at}
 		if err := j.f.append(r, false); err != nil {
 			return err
 		}

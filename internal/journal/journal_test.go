@@ -2,7 +2,10 @@ package journal
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -220,5 +223,107 @@ func TestIndexSets(t *testing.T) {
 	}
 	if got := compress([]int{0, 1, 99, 150}).expand(100); !slices.Equal(got, []int{0, 1, 99}) {
 		t.Errorf("indices past n kept: %v", got)
+	}
+}
+
+// TestJournalActions: done items keep the action they were settled with,
+// items in doubt the action of their begin, across a reopen; an action
+// outside the fixed set is refused.
+func TestJournalActions(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			j, err := open().Open(t.Context(), "tool", "acts", "d", 6)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := j.BeginAs(Created, []int{0, 1, 2}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := j.BeginAs(Updated, []int{3, 4}); err != nil {
+				t.Fatal(err)
+			}
+			if err := j.SettleAs(Created, []int{0}, []string{"c0"}, []int{2}); err != nil {
+				t.Fatal(err)
+			}
+			if err := j.SettleAs(Unchanged, []int{5}, []string{"u5"}, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := j.SettleAs(Updated, []int{3}, []string{"u3"}, nil); err != nil {
+				t.Fatal(err)
+			}
+			// a plain settle of a done item keeps its action
+			if err := j.Settle([]int{3}, []string{"u3"}, nil); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := j.BeginAs(Action("Acme Corp"), []int{1}); !errors.Is(err, ErrAction) {
+				t.Errorf("BeginAs with a field value: %v, want ErrAction", err)
+			}
+			if err := j.SettleAs(Action("4111"), []int{1}, []string{"x"}, nil); !errors.Is(err, ErrAction) {
+				t.Errorf("SettleAs with a field value: %v, want ErrAction", err)
+			}
+			j.Close()
+
+			j2, err := open().Open(t.Context(), "tool", "acts", "d", 6)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer j2.Close()
+			want := map[int]Action{0: Created, 3: Updated, 5: Unchanged}
+			if got := j2.Actions(); len(got) != len(want) || got[0] != Created || got[3] != Updated || got[5] != Unchanged {
+				t.Errorf("actions = %v, want %v", got, want)
+			}
+			if got := j2.Intents(); !maps.Equal(got, map[int]Action{1: Created, 4: Updated}) {
+				t.Errorf("intents = %v, want 1: created, 4: updated", got)
+			}
+		})
+	}
+}
+
+// TestJournalReadsRecordsWithoutActions: frames written before actions
+// existed (no "a"), and frames naming an action this version does not
+// know, are read; their items are done without an action.
+func TestJournalReadsRecordsWithoutActions(t *testing.T) {
+	dir := t.TempDir()
+	seal := newSealer(t)
+	s, _ := NewDir(dir, seal, "org")
+	j, err := s.Open(t.Context(), "tool", "old", "d", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	files, _ := filepath.Glob(filepath.Join(dir, "*"+fileExt))
+	if len(files) != 1 {
+		t.Fatalf("journal files: %v", files)
+	}
+	f, err := os.OpenFile(files[0], os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UnixMilli()
+	for _, plain := range []string{
+		fmt.Sprintf(`{"t":"b","i":{"r":[0,3]},"at":%d}`, at),
+		fmt.Sprintf(`{"t":"d","i":{"l":[0]},"ids":["id0"],"at":%d}`, at),
+		fmt.Sprintf(`{"t":"d","i":{"l":[1]},"ids":["id1"],"a":"merged","at":%d}`, at),
+	} {
+		sealed, err := seal.Seal([]byte(plain))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write(append(binary.AppendUvarint(nil, uint64(len(sealed))), sealed...))
+	}
+	f.Close()
+	j2, err := s.Open(t.Context(), "tool", "old", "d", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j2.Close()
+	if got := j2.Done(); len(got) != 2 || got[0] != "id0" || got[1] != "id1" {
+		t.Errorf("done = %v", got)
+	}
+	if got := j2.Actions(); len(got) != 0 {
+		t.Errorf("actions = %v, want none", got)
+	}
+	if doubt, _ := j2.InDoubt(); !slices.Equal(doubt, []int{2}) || len(j2.Intents()) != 0 {
+		t.Errorf("in doubt = %v (intents %v), want [2] without an intent", doubt, j2.Intents())
 	}
 }
