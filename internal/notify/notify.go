@@ -7,11 +7,11 @@
 // drop progress for a finished request), and over streamable HTTP the
 // per-request forwarder may drop what it dequeues after the request ended,
 // or two notifications can overtake each other. This package bypasses the
-// queue: the transport puts a Sender in the request's context (see Stdio
-// and Streamable), and Send writes the notification itself, synchronously,
-// on the writer the result will be written to after the handler returns.
-// Without a Sender (the in-process client, the legacy SSE transport) Send
-// falls back to mcp-go's queue.
+// queue: the transport puts a Sender in the request's context (see Stdio,
+// Streamable and SSE), and Send writes the notification itself,
+// synchronously, on the path the result will take after the handler
+// returns. Without a Sender (the in-process client) Send falls back to
+// mcp-go's queue.
 package notify
 
 import (

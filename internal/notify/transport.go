@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 )
@@ -42,6 +43,27 @@ func Stdio(out io.Writer) (io.Writer, func(context.Context) context.Context) {
 		return err
 	}
 	return w, func(ctx context.Context) context.Context { return WithSender(ctx, send) }
+}
+
+// SSE returns the Sender of a legacy SSE session: queue puts an event on the
+// session's stream (mcp-go's SSEServer.SendEventToSession), the queue its
+// results take too, so a notification sent before the handler returns is
+// written before the result. A full queue is waited out (the stream's
+// writer drains it), never skipped.
+func SSE(queue func(event any) error) Sender {
+	return func(ctx context.Context, n mcp.JSONRPCNotification) error {
+		for wait := 100 * time.Microsecond; ; wait = min(2*wait, 20*time.Millisecond) {
+			err := queue(n)
+			if err == nil || !strings.Contains(err.Error(), "queue full") {
+				return err
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(wait):
+			}
+		}
+	}
 }
 
 // Streamable wraps mcp-go's streamable HTTP handler. For each POST it puts a

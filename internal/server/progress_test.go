@@ -199,3 +199,85 @@ func TestProgressPrecedesResultHTTP(t *testing.T) {
 		checkOrder(t, msgs, id)
 	}
 }
+
+// TestProgressPrecedesResultSSE runs 50 calls over the legacy SSE
+// transport: results and notifications share the session's stream, and
+// every notification of a call arrives, in order, before its result.
+func TestProgressPrecedesResultSSE(t *testing.T) {
+	token := secret.New("progress-test-token-0123456789")
+	h, shutdown, err := server.Handler(progressServer(), server.TransportSSE, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(h)
+	t.Cleanup(func() { _ = shutdown(context.Background()); hs.Close() })
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, hs.URL+server.PathSSE, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+token.Reveal())
+	stream, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Body.Close()
+	events := bufio.NewScanner(stream.Body)
+	events.Buffer(make([]byte, 1<<20), 1<<20)
+	var endpoint string
+	for events.Scan() && endpoint == "" {
+		if data, ok := strings.CutPrefix(events.Text(), "data: "); ok {
+			endpoint = data
+		}
+	}
+	if endpoint == "" {
+		t.Fatalf("no endpoint event: %v", events.Err())
+	}
+	if !strings.HasPrefix(endpoint, "http") {
+		endpoint = hs.URL + endpoint
+	}
+	post := func(body string) {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, endpoint, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token.Reveal())
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		if res.StatusCode/100 != 2 {
+			t.Fatalf("POST %s: %s", body, res.Status)
+		}
+	}
+	read := func(id int) []map[string]any {
+		var msgs []map[string]any
+		for events.Scan() {
+			data, ok := strings.CutPrefix(events.Text(), "data: ")
+			if !ok {
+				continue
+			}
+			var m map[string]any
+			if err := json.Unmarshal([]byte(data), &m); err != nil {
+				t.Fatalf("SSE data is not JSON: %q", data)
+			}
+			msgs = append(msgs, m)
+			if m["id"] == float64(id) {
+				return msgs
+			}
+		}
+		t.Fatalf("stream ended: %v", events.Err())
+		return nil
+	}
+	post(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"` + protocolVersion + `","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`)
+	read(0)
+	post(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	for id := 1; id <= 50; id++ {
+		post(callFrame(id))
+		checkOrder(t, read(id), id)
+	}
+}

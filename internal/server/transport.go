@@ -132,8 +132,17 @@ func handler(s *mcpserver.MCPServer, o HTTPOptions) (http.Handler, func(context.
 		mux.Handle(PathStreamable, streams(rewriteBodies(notify.Streamable(h)), nil))
 		shutdown = func(ctx context.Context) error { close(stop); return h.Shutdown(ctx) }
 	case TransportSSE:
-		h := mcpserver.NewSSEServer(s, mcpserver.WithSSEEndpoint(PathSSE), mcpserver.WithMessageEndpoint(PathMessage),
-			mcpserver.WithSSEDisableLocalhostProtection(true)) // httpguard checks Host on every connection
+		var h *mcpserver.SSEServer
+		// Notifications go on the session's event queue, ahead of the result.
+		progress := mcpserver.WithSSEContextFunc(func(ctx context.Context, r *http.Request) context.Context {
+			id := r.URL.Query().Get("sessionId")
+			if id == "" {
+				return ctx
+			}
+			return notify.WithSender(ctx, notify.SSE(func(event any) error { return h.SendEventToSession(id, event) }))
+		})
+		h = mcpserver.NewSSEServer(s, mcpserver.WithSSEEndpoint(PathSSE), mcpserver.WithMessageEndpoint(PathMessage),
+			mcpserver.WithSSEDisableLocalhostProtection(true), progress) // httpguard checks Host on every connection
 		mux.Handle(PathSSE, streams(h, make(chan struct{}, maxSessions)))
 		mux.Handle(PathMessage, h)
 		shutdown = func(context.Context) error { h.CloseSessions(); return nil }
