@@ -128,8 +128,8 @@ func (a onboardInput) digestForm() []any {
 // partLog journals an onboarding's parts as items: 0 is the customer,
 // 1..k the contacts, k+1 the bank account. Each write is begun in the
 // journal before it is sent; each part done is settled with its id and
-// action (reused included), so the same call again answers it from the
-// journal with the action it had the first time.
+// action (reused included), so the same call again after an interruption
+// answers it from the journal with the action it had the first time.
 type partLog struct {
 	j       *journal.Journal
 	done    map[int]string
@@ -138,8 +138,17 @@ type partLog struct {
 	resumed int
 }
 
-func newPartLog(j *journal.Journal) *partLog {
-	return &partLog{j: j, done: j.Done(), acts: j.Actions(), intents: j.Intents()}
+// newPartLog reads the journal of an onboarding of n parts. A journal
+// whose every part is done belongs to a call that finished: the same call
+// again is a new ensure, checked against BILL as it is now (reused, or
+// restored or created again if someone deleted a part since), not a
+// replay of the first answer.
+func newPartLog(j *journal.Journal, n int) *partLog {
+	l := &partLog{j: j, done: j.Done(), acts: j.Actions(), intents: j.Intents()}
+	if len(l.done) == n {
+		l.done, l.acts, l.intents = map[int]string{}, map[int]journal.Action{}, map[int]journal.Action{}
+	}
+	return l
 }
 
 // from answers part i from the journal when an earlier call did it.
@@ -201,8 +210,9 @@ func (l *partLog) settle(parts []int, steps []onboardStep) {
 }
 
 // onboard ensures the parts in order under a journal (see partLog). A
-// part done by an earlier call with the same importKey (or content) is
-// answered from the journal; the others are matched on a fresh read and
+// part done by an interrupted earlier call with the same importKey (or
+// content) is answered from the journal; the others are matched on a
+// fresh read and
 // created when missing, so a write a crash left in doubt is found in
 // place, not made twice.
 func onboard(ctx context.Context, c *billapi.Client, ix *index.Index, a onboardInput) *mcp.CallToolResult {
@@ -220,7 +230,7 @@ func onboard(ctx context.Context, c *billapi.Client, ix *index.Index, a onboardI
 		return res
 	}
 	defer j.Close()
-	plog := newPartLog(j)
+	plog := newPartLog(j, n)
 
 	out := onboardOutput{Contacts: make([]onboardStep, k)}
 	for i, ct := range a.Contacts {

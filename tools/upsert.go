@@ -130,9 +130,14 @@ func upsert(ctx context.Context, c *billapi.Client, ix *index.Index, a upsertInp
 	plans := make([]rowPlan, len(a.Customers))
 	resumed := 0
 	acts := j.Actions()
-	for i, id := range j.Done() {
-		plans[i].id, plans[i].action = id, cmp.Or(acts[i], journal.Unchanged)
-		resumed++
+	// Rows an interrupted call did come from its journal. A journal whose
+	// every row is done belongs to a call that finished: the same call
+	// again is a new sync against BILL as it is now, not a replay.
+	if done := j.Done(); len(done) < len(plans) {
+		for i, id := range done {
+			plans[i].id, plans[i].action = id, cmp.Or(acts[i], journal.Unchanged)
+			resumed++
+		}
 	}
 	if resumed < len(plans) {
 		if res := planRows(ctx, c, ix, j, a, plans); res != nil {
