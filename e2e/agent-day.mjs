@@ -169,7 +169,10 @@ async function liveTheDay() {
   }
   // Tap the transport both ways: the SDK hands progress notifications to
   // onprogress in a later microtask and drops those that arrive in the same
-  // read as the final response, so progress is asserted on the wire.
+  // read as the final response (typescript-sdk#2580). The server holds a
+  // result 10 ms after its last stdio notification, so they arrive apart
+  // (50 runs in a row: every one reached onprogress); progress is asserted
+  // on the wire, where a loaded machine cannot make the test flaky.
   transport.onmessage = (m) => received.push(m);
   const sendOriginal = transport.send.bind(transport);
   transport.send = (m, o) => {

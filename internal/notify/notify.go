@@ -18,6 +18,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -49,6 +51,51 @@ func Send(ctx context.Context, method string, params map[string]any) error {
 		return fmt.Errorf("notify %s: no MCP server in the context", method)
 	}
 	return srv.SendNotificationToClient(ctx, method, params)
+}
+
+// ResultGap is how long a result waits after the last notification its
+// request sent on stdio. The TypeScript SDK (1.32; typescript-sdk#2580)
+// hands a notification to onprogress in a later microtask but retires the
+// request's progress handler as soon as it reads the result, so progress
+// read in the same chunk as the result is dropped as "unknown token" (and
+// some clients close the transport over it). One short gap per call, not
+// per notification, lets the client read the notifications first.
+const ResultGap = 10 * time.Millisecond
+
+// lastSent is when a request last sent a notification on stdio.
+type lastSent struct {
+	mu sync.Mutex
+	at time.Time
+}
+
+type lastSentKey struct{}
+
+// sent notes, for the request of ctx, that a notification just went out.
+func sent(ctx context.Context) {
+	if l, ok := ctx.Value(lastSentKey{}).(*lastSent); ok {
+		l.mu.Lock()
+		l.at = time.Now()
+		l.mu.Unlock()
+	}
+}
+
+// Paced prepares one request's context; call wait after its handler
+// returned and before its result is written: it waits out what is left of
+// ResultGap after the request's last stdio notification (nothing when it
+// sent none, or sent them over HTTP, where each event is read on its own).
+func Paced(ctx context.Context) (paced context.Context, wait func()) {
+	l := &lastSent{}
+	return context.WithValue(ctx, lastSentKey{}, l), func() {
+		l.mu.Lock()
+		at := l.at
+		l.mu.Unlock()
+		if at.IsZero() {
+			return
+		}
+		if d := ResultGap - time.Since(at); d > 0 {
+			time.Sleep(d)
+		}
+	}
 }
 
 // frame encodes n as one JSON line body (no newline).

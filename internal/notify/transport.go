@@ -34,12 +34,13 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 // returns and so before its result.
 func Stdio(out io.Writer) (io.Writer, func(context.Context) context.Context) {
 	w := &lineWriter{out: out}
-	send := func(_ context.Context, n mcp.JSONRPCNotification) error {
+	send := func(ctx context.Context, n mcp.JSONRPCNotification) error {
 		b, err := frame(n)
 		if err != nil {
 			return err
 		}
 		_, err = w.Write(append(b, '\n'))
+		sent(ctx)
 		return err
 	}
 	return w, func(ctx context.Context) context.Context { return WithSender(ctx, send) }

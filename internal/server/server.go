@@ -15,6 +15,7 @@ import (
 	"github.com/bill-mcp/bill-mcp/billapi"
 	"github.com/bill-mcp/bill-mcp/internal/index"
 	"github.com/bill-mcp/bill-mcp/internal/journal"
+	"github.com/bill-mcp/bill-mcp/internal/notify"
 	"github.com/bill-mcp/bill-mcp/tools"
 )
 
@@ -88,6 +89,7 @@ func New(o Options) (*mcpserver.MCPServer, error) {
 	s := mcpserver.NewMCPServer(Name, o.Version,
 		mcpserver.WithToolCapabilities(false),
 		mcpserver.WithRecovery(),
+		mcpserver.WithToolHandlerMiddleware(paced),
 		mcpserver.WithToolHandlerMiddleware(checks.middleware(gv)),
 		mcpserver.WithToolHandlerMiddleware(gv.middleware),
 		mcpserver.WithToolHandlerMiddleware(panicToResult(o.Logger)),
@@ -131,6 +133,17 @@ func withJournal(j *journal.Store) mcpserver.ToolHandlerMiddleware {
 		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			return next(journal.WithStore(ctx, j), req)
 		}
+	}
+}
+
+// paced lets a call's progress notifications reach the client ahead of
+// its result (notify.ResultGap).
+func paced(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		ctx, wait := notify.Paced(ctx)
+		res, err := next(ctx, req)
+		wait()
+		return res, err
 	}
 }
 
