@@ -59,6 +59,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"maps"
 	"sort"
 	"sync"
 	"time"
@@ -328,22 +329,14 @@ func setAction(m map[int]Action, i int, a Action) {
 func (j *Journal) Done() map[int]string {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	out := make(map[int]string, len(j.done))
-	for i, id := range j.done {
-		out[i] = id
-	}
-	return out
+	return maps.Clone(j.done)
 }
 
 // Actions returns the action of each done item that was settled with one.
 func (j *Journal) Actions() map[int]Action {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	out := make(map[int]Action, len(j.acted))
-	for i, a := range j.acted {
-		out[i] = a
-	}
-	return out
+	return maps.Clone(j.acted)
 }
 
 // Intents returns, for each item in doubt (begun, neither done nor
