@@ -122,10 +122,36 @@ func TestFindContacts(t *testing.T) {
 	}
 }
 
+// billLike is a source that, like BILL, lists what was written to it.
+type billLike struct {
+	mu        sync.Mutex
+	customers []billapi.Customer
+}
+
+func (b *billLike) ListCustomers(_ context.Context, p billapi.ListParams) ([]billapi.Customer, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(page(b.customers, p)), nil
+}
+
+func (b *billLike) ListCustomerContacts(context.Context, billapi.ListParams) ([]billapi.CustomerContact, error) {
+	return nil, nil
+}
+
+// write applies c at "BILL", then tells the index, as the client's
+// observer does once BILL answered.
+func (b *billLike) write(ix *index.Index, c billapi.Customer) {
+	b.mu.Lock()
+	b.customers = append(b.customers, c)
+	b.mu.Unlock()
+	ix.CustomersWritten([]billapi.Customer{c})
+}
+
 // TestConcurrentUse runs searches, refreshes and observed writes at once
-// (go test -race watches).
+// (go test -race watches): every write is found afterwards, whether it
+// came before the first refresh (which lists it), during one, or after.
 func TestConcurrentUse(t *testing.T) {
-	src := &fakeSource{customers: []billapi.Customer{cust("0cuA", "Alpha", "a@x.example", "", "", "1")}}
+	src := &billLike{customers: []billapi.Customer{cust("0cuA", "Alpha", "a@x.example", "", "", "1")}}
 	ix := index.New(index.Options{})
 	var wg sync.WaitGroup
 	for g := range 8 {
@@ -133,7 +159,7 @@ func TestConcurrentUse(t *testing.T) {
 			for i := range 50 {
 				switch (g + i) % 3 {
 				case 0:
-					ix.CustomersWritten([]billapi.Customer{cust(fmt.Sprintf("0cuW%02d%03d", g, i), "Written", "", "", "", "1")})
+					src.write(ix, cust(fmt.Sprintf("0cuW%02d%03d", g, i), "Written", "", "", "", "1"))
 				case 1:
 					if _, err := ix.FindCustomers(t.Context(), src, index.CustomerQuery{Text: "alpha"}, 0); err != nil {
 						t.Error(err)
