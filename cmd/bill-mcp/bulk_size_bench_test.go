@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,8 +17,8 @@ import (
 // BenchmarkBulk100kCustomers imports 100,000 customers in one
 // bulk_create_customers call through the real binary over stdio (vault
 // profile with an identity file, so the journal is sealed on disk) and
-// reports the server's peak resident memory against the request's size,
-// and the answer's size (text content and whole frame).
+// reports the server's peak resident memory (peakRSSMB) against the
+// request's size, and the answer's size (text content and whole frame).
 //
 //	go test -run '^$' -bench BenchmarkBulk100kCustomers -benchtime 1x ./cmd/bill-mcp
 func BenchmarkBulk100kCustomers(b *testing.B) {
@@ -80,11 +79,10 @@ func BenchmarkBulk100kCustomers(b *testing.B) {
 		send(req)
 		wait(2)
 		elapsed := time.Since(start)
+		peakMB := peakRSSMB(b, cmd.Process.Pid)
 		_ = in.Close()
 		_, _ = io.Copy(io.Discard, out)
 		_ = cmd.Wait()
-		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-		peakMB := float64(ru.Maxrss) / 1024
 
 		var frame struct {
 			Result struct {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os/exec"
 	"sort"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,7 +22,7 @@ type startSample struct {
 }
 
 // measureStart starts `bill-mcp serve ARGS`, times initialize + tools/list,
-// then closes stdin and reads the child's peak RSS from its rusage.
+// and reads the server's peak RSS (peakRSSMB) before closing its stdin.
 func measureStart(tb testing.TB, env []string, args ...string) startSample {
 	tb.Helper()
 	cmd := exec.Command(binPath, append([]string{"serve"}, args...)...)
@@ -57,14 +56,11 @@ func measureStart(tb testing.TB, env []string, args ...string) startSample {
 	send(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`)
 	wait(2)
 	elapsed := time.Since(begin)
+	peak := peakRSSMB(tb, cmd.Process.Pid)
 	_ = in.Close()
 	_, _ = io.Copy(io.Discard, out)
 	_ = cmd.Wait()
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		tb.Fatal("no rusage")
-	}
-	return startSample{elapsed: elapsed, peakMB: float64(ru.Maxrss) / 1024} // Maxrss is in KiB on Linux
+	return startSample{elapsed: elapsed, peakMB: peak}
 }
 
 // BenchmarkServeStart measures, side by side in one run, the time to the

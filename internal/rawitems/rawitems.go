@@ -16,11 +16,16 @@ package rawitems
 
 import (
 	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"sync"
+	"time"
 )
 
 // Marker starts a string that holds a JSON array of items.
@@ -145,7 +150,13 @@ func (d *Decoder) Next() (int, any, error) {
 // else: a small frame, another method, a batch, a tool without items, items
 // that are not an array, or a frame that is not valid JSON (mcp-go answers
 // that one).
-func Rewrite(frame []byte, itemsField func(tool string) string) []byte {
+//
+// With a Stash, the items do not go into the frame at all: the stash keeps
+// them (as the marked string) and the frame carries only a reference, which
+// the server's first middleware trades back (Stash.Take) before anything
+// else reads the arguments; mcp-go then never copies the items. Without
+// one (nil), the marked string goes into the frame.
+func Rewrite(frame []byte, itemsField func(tool string) string, st *Stash) []byte {
 	if len(frame) < MinFrame {
 		return frame
 	}
@@ -166,7 +177,11 @@ func Rewrite(frame []byte, itemsField func(tool string) string) []byte {
 	if !ok || frame[start] != '[' {
 		return frame
 	}
-	quoted, err := json.Marshal(Marker + string(frame[start:end]))
+	value := Marker + string(frame[start:end])
+	if st != nil {
+		value = st.put(value)
+	}
+	quoted, err := json.Marshal(value)
 	if err != nil {
 		return frame
 	}
@@ -174,6 +189,100 @@ func Rewrite(frame []byte, itemsField func(tool string) string) []byte {
 	out = append(out, frame[:start]...)
 	out = append(out, quoted...)
 	return append(out, frame[end:]...)
+}
+
+// Stash keeps large calls' items between a transport's reader and the
+// tools (see Rewrite). An entry is taken once; one never taken (the call
+// failed before any tool saw it) is dropped after stashTTL, and the oldest
+// go first past stashMaxBytes.
+type Stash struct {
+	mu    sync.Mutex
+	held  map[string]stashed
+	bytes int
+	max   int // stashMaxBytes
+	now   func() time.Time
+}
+
+type stashed struct {
+	marked string
+	at     time.Time
+}
+
+// Bounds of what a Stash holds that no tool took.
+const (
+	stashTTL      = 10 * time.Minute
+	stashMaxBytes = 512 << 20
+)
+
+// Ref starts the string a frame carries in place of stashed items.
+const Ref = "\x00bill-mcp/stashed\x00"
+
+// NewStash returns an empty stash.
+func NewStash() *Stash { return &Stash{held: map[string]stashed{}, max: stashMaxBytes, now: time.Now} }
+
+// put keeps marked and returns the reference that names it: Ref and 128
+// random bits, so no other call can name it.
+func (s *Stash) put(marked string) string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read does not fail
+	ref := Ref + hex.EncodeToString(b[:])
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	s.held[ref] = stashed{marked: marked, at: now}
+	s.bytes += len(marked)
+	for r, e := range s.held { // what no tool took in time
+		if r != ref && now.Sub(e.at) >= stashTTL {
+			s.drop(r)
+		}
+	}
+	for s.bytes > s.max { // the oldest others, never the new one
+		oldest := ""
+		for r, e := range s.held {
+			if r != ref && (oldest == "" || e.at.Before(s.held[oldest].at)) {
+				oldest = r
+			}
+		}
+		if oldest == "" {
+			break
+		}
+		s.drop(oldest)
+	}
+	return ref
+}
+
+func (s *Stash) drop(ref string) {
+	s.bytes -= len(s.held[ref].marked)
+	delete(s.held, ref)
+}
+
+// Take returns, once, the marked items a reference names; ok is false for
+// anything else.
+func (s *Stash) Take(v any) (marked string, ok bool) {
+	ref, isString := v.(string)
+	if s == nil || !isString || !strings.HasPrefix(ref, Ref) {
+		return "", false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.held[ref]
+	if ok {
+		s.drop(ref)
+	}
+	return e.marked, ok
+}
+
+type stashKey struct{}
+
+// WithStash returns ctx carrying st, for the middleware that takes from it.
+func WithStash(ctx context.Context, st *Stash) context.Context {
+	return context.WithValue(ctx, stashKey{}, st)
+}
+
+// StashFrom returns the stash of ctx, or nil.
+func StashFrom(ctx context.Context) *Stash {
+	st, _ := ctx.Value(stashKey{}).(*Stash)
+	return st
 }
 
 // findArgument returns the byte span of params.arguments[field] in a valid

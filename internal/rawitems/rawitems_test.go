@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCount(t *testing.T) {
@@ -68,7 +69,7 @@ func TestRewriteKeepsTheCall(t *testing.T) {
 		}
 		return ""
 	}
-	out := Rewrite(frame, field)
+	out := Rewrite(frame, field, nil)
 	if len(out) < MinFrame/2 || string(out) == string(frame) {
 		t.Fatalf("frame of %d bytes not rewritten", len(frame))
 	}
@@ -113,8 +114,59 @@ func TestRewriteKeepsTheCall(t *testing.T) {
 		"not an array":  []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"bulk_create_customers","arguments":{"customers":"` + strings.Repeat("x", MinFrame) + `"}}}`),
 		"no such field": []byte(strings.Replace(string(frame), `"customers"`, `"clients"`, 1)),
 	} {
-		if got := Rewrite(f, field); string(got) != string(f) {
+		if got := Rewrite(f, field, nil); string(got) != string(f) {
 			t.Errorf("%s: frame rewritten", name)
 		}
+	}
+}
+
+// TestStash: stashed items are taken once, by their reference only; what
+// no tool took goes after stashTTL, and the oldest go first past the byte
+// bound, never the items just put.
+func TestStash(t *testing.T) {
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	st := NewStash()
+	st.now = func() time.Time { return now }
+	a := st.put(Marker + "[1]")
+	if !strings.HasPrefix(a, Ref) || len(a) != len(Ref)+32 {
+		t.Fatalf("reference %q", a)
+	}
+	for _, v := range []any{"not a reference", Ref + "0123456789abcdef0123456789abcdef", 42, nil} {
+		if _, ok := st.Take(v); ok {
+			t.Errorf("Take(%v) took something", v)
+		}
+	}
+	if got, ok := st.Take(a); !ok || got != Marker+"[1]" {
+		t.Fatalf("Take = %q, %v", got, ok)
+	}
+	if _, ok := st.Take(a); ok {
+		t.Errorf("taken twice")
+	}
+
+	old := st.put(Marker + "[2]")
+	now = now.Add(stashTTL)
+	fresh := st.put(Marker + "[3]")
+	if _, ok := st.Take(old); ok {
+		t.Errorf("items no tool took for %v are still held", stashTTL)
+	}
+	st.max = 2 * len(Marker+"[4]")
+	now = now.Add(time.Second)
+	older := st.put(Marker + "[4]") // fresh and older fill the bound
+	now = now.Add(time.Second)
+	newest := st.put(Marker + "[5]")
+	if _, ok := st.Take(fresh); ok {
+		t.Errorf("the oldest items outlived the byte bound")
+	}
+	for _, r := range []string{older, newest} {
+		if _, ok := st.Take(r); !ok {
+			t.Errorf("items within the bound were dropped")
+		}
+	}
+	if st.bytes != 0 || len(st.held) != 0 {
+		t.Errorf("an empty stash counts %d bytes, %d entries", st.bytes, len(st.held))
+	}
+	var none *Stash
+	if _, ok := none.Take(a); ok {
+		t.Errorf("a nil stash took something")
 	}
 }

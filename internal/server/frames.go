@@ -3,12 +3,16 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 
 	"github.com/bill-mcp/bill-mcp/internal/rawitems"
 	"github.com/bill-mcp/bill-mcp/tools"
+	"github.com/mark3labs/mcp-go/mcp"
+	mcpserver "github.com/mark3labs/mcp-go/server"
 )
 
 // itemsFields maps each bulk tool to the argument that holds its items.
@@ -28,12 +32,13 @@ func itemsFields() func(tool string) string {
 type frameReader struct {
 	in      *bufio.Reader
 	field   func(tool string) string
+	stash   *rawitems.Stash // the session's: one client on stdio
 	pending []byte
 	err     error
 }
 
-func newFrameReader(in io.Reader) *frameReader {
-	return &frameReader{in: bufio.NewReaderSize(in, 64<<10), field: itemsFields()}
+func newFrameReader(in io.Reader, st *rawitems.Stash) *frameReader {
+	return &frameReader{in: bufio.NewReaderSize(in, 64<<10), field: itemsFields(), stash: st}
 }
 
 // Read returns the next bytes of the rewritten stream. A line is read whole
@@ -46,7 +51,7 @@ func (f *frameReader) Read(p []byte) (int, error) {
 		line, err := f.in.ReadBytes('\n')
 		f.err = err
 		if len(line) > 0 {
-			f.pending = rewriteLine(line, f.field)
+			f.pending = rewriteLine(line, f.field, f.stash)
 		}
 	}
 	n := copy(p, f.pending)
@@ -58,9 +63,9 @@ func (f *frameReader) Read(p []byte) (int, error) {
 }
 
 // rewriteLine rewrites one stdio frame, keeping its line end.
-func rewriteLine(line []byte, field func(string) string) []byte {
+func rewriteLine(line []byte, field func(string) string, st *rawitems.Stash) []byte {
 	body := bytes.TrimRight(line, "\r\n")
-	out := rawitems.Rewrite(body, field)
+	out := rawitems.Rewrite(body, field, st)
 	if len(out) == len(body) {
 		return line
 	}
@@ -68,8 +73,9 @@ func rewriteLine(line []byte, field func(string) string) []byte {
 }
 
 // rewriteBodies does for each POSTed JSON-RPC frame of the streamable HTTP
-// transport what frameReader does for stdio. The body is already bounded
-// by httpguard's MaxBody.
+// transport what frameReader does for stdio, with a stash of the request's
+// own: no other request can take its items. The body is already bounded by
+// httpguard's MaxBody.
 func rewriteBodies(next http.Handler) http.Handler {
 	field := itemsFields()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -88,9 +94,29 @@ func rewriteBodies(next http.Handler) http.Handler {
 			http.Error(w, "could not read the request body", http.StatusBadRequest)
 			return
 		}
-		out := rawitems.Rewrite(body, field)
+		st := rawitems.NewStash()
+		out := rawitems.Rewrite(body, field, st)
 		r.Body = io.NopCloser(bytes.NewReader(out))
 		r.ContentLength = int64(len(out))
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(rawitems.WithStash(r.Context(), st)))
 	})
+}
+
+// unstash trades a stashed items reference back for the items (see
+// rawitems.Rewrite) before any other middleware reads the arguments.
+func unstash(field func(tool string) string) mcpserver.ToolHandlerMiddleware {
+	return func(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
+		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			f := field(req.Params.Name)
+			args, isMap := req.Params.Arguments.(map[string]any)
+			if f != "" && isMap {
+				if marked, ok := rawitems.StashFrom(ctx).Take(args[f]); ok {
+					args = maps.Clone(args)
+					args[f] = marked
+					req.Params.Arguments = args
+				}
+			}
+			return next(ctx, req)
+		}
+	}
 }

@@ -53,7 +53,8 @@ func TestStdioFramesKeepLargeItemsAsJSON(t *testing.T) {
 	large := bulkFrame(t, "bulk_create_customers", largeN)
 	notBulk := bulkFrame(t, "list_customers", largeN)
 	in := bytes.Join([][]byte{small, large, notBulk, []byte(`{"jsonrpc":"2.0","id":9,"method":"ping"}`)}, []byte("\n"))
-	out, err := io.ReadAll(newFrameReader(bytes.NewReader(in)))
+	st := rawitems.NewStash()
+	out, err := io.ReadAll(newFrameReader(bytes.NewReader(in), st))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,9 +65,19 @@ func TestStdioFramesKeepLargeItemsAsJSON(t *testing.T) {
 	if lines[0] != string(small) || lines[2] != string(notBulk) || lines[3] != `{"jsonrpc":"2.0","id":9,"method":"ping"}` {
 		t.Errorf("a frame that needs no rewriting changed")
 	}
-	raw, ok := rawitems.Items(customersArg(t, []byte(lines[1])))
+	if len(lines[1]) > 1000 {
+		t.Errorf("the large bulk call still carries its items: %d bytes", len(lines[1]))
+	}
+	marked, ok := st.Take(customersArg(t, []byte(lines[1])))
 	if !ok {
-		t.Fatalf("the large bulk call's items were not kept as JSON")
+		t.Fatalf("the large bulk call's items are not in the stash")
+	}
+	if _, again := st.Take(customersArg(t, []byte(lines[1]))); again {
+		t.Errorf("stashed items taken twice")
+	}
+	raw, ok := rawitems.Items(marked)
+	if !ok {
+		t.Fatalf("the stashed items are not marked JSON")
 	}
 	if n, err := rawitems.Count(raw); err != nil || n != largeN {
 		t.Errorf("kept %d items (%v), want %d", n, err, largeN)
@@ -86,14 +97,19 @@ func TestHTTPBodiesKeepLargeItemsAsJSON(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []byte
+			var kept bool
 			h := rewriteBodies(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				got, _ = io.ReadAll(r.Body)
 				if r.ContentLength != int64(len(got)) {
 					t.Errorf("ContentLength %d for a body of %d", r.ContentLength, len(got))
 				}
+				marked, ok := rawitems.StashFrom(r.Context()).Take(customersArg(t, got))
+				if _, isItems := rawitems.Items(marked); ok && !isItems {
+					t.Errorf("the request's stash holds no items")
+				}
+				kept = ok
 			}))
 			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/mcp", bytes.NewReader(tt.frame)))
-			_, kept := rawitems.Items(customersArg(t, got))
 			if kept != tt.wantKept {
 				t.Errorf("items kept as JSON = %v, want %v", kept, tt.wantKept)
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/bill-mcp/bill-mcp/internal/httpauth"
 	"github.com/bill-mcp/bill-mcp/internal/httpguard"
 	"github.com/bill-mcp/bill-mcp/internal/notify"
+	"github.com/bill-mcp/bill-mcp/internal/rawitems"
 	"github.com/bill-mcp/bill-mcp/secret"
 )
 
@@ -46,8 +47,9 @@ func ServeStdio(ctx context.Context, s *mcpserver.MCPServer, in io.Reader, out i
 	stdio.SetErrorLogger(log.New(zerologWriter{logger}, "", 0))
 	// Notifications go out on the handler's goroutine, ahead of its result.
 	frames, withSender := notify.Stdio(out)
-	stdio.SetContextFunc(withSender)
-	err := stdio.Listen(ctx, newFrameReader(in), frames)
+	st := rawitems.NewStash()
+	stdio.SetContextFunc(func(ctx context.Context) context.Context { return rawitems.WithStash(withSender(ctx), st) })
+	err := stdio.Listen(ctx, newFrameReader(in, st), frames)
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, io.EOF) {
 		return nil
 	}
