@@ -2,6 +2,7 @@ package billapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -161,6 +162,17 @@ func awaitTurn(ctx context.Context, op string) (passed func(), e *Error) {
 	}
 }
 
+// bulkItems is decodeBulkItems for c: each item's error carries BILL's own
+// text, which is redacted and bounded like every upstream text (send does
+// it for the answer as a whole, not for the items inside it).
+func bulkItems[T any](c *Client, op string, raw json.RawMessage, want int) ([]outcome[T], *Error) {
+	outs, e := decodeBulkItems[T](op, raw, want)
+	for i := range outs {
+		outs[i].err = c.scrub(outs[i].err)
+	}
+	return outs, e
+}
+
 // bulkCreate creates objs with exactly-once reconciliation per chunk: after
 // a lost answer only the items not found in BILL are sent again.
 func bulkCreate[T any](ctx context.Context, c *Client, k kind[T], objs []T, o BulkOptions, wrap func(T) any) ([]BulkResult[T], error) {
@@ -175,7 +187,7 @@ func bulkCreate[T any](ctx context.Context, c *Client, k kind[T], objs []T, o Bu
 		if err != nil {
 			return nil, err
 		}
-		outs, e := decodeBulkItems[T](op, raw, len(b))
+		outs, e := bulkItems[T](c, op, raw, len(b))
 		if e != nil {
 			// BILL answered but unreadably: some items may have applied.
 			return nil, &lostAnswer{cause: e}
@@ -252,7 +264,7 @@ func bulkSend[T, E any](ctx context.Context, c *Client, k kind[T], verb string, 
 		}
 		return fatalOrNil(e)
 	}
-	outs, e := decodeBulkItems[T](op, raw, len(elems))
+	outs, e := bulkItems[T](c, op, raw, len(elems))
 	if e == nil {
 		for j, o := range outs {
 			if o.obj != nil && !sameID(ids[j], k.id(o.obj)) {

@@ -903,3 +903,40 @@ func TestNeverSent(t *testing.T) {
 		}
 	}
 }
+
+// TestBulkItemErrorsRedacted: BILL's text in a Bulk answer's item errors
+// is redacted and cut like every upstream text: an item that quotes the
+// devKey, user name and password back reaches the caller without them.
+func TestBulkItemErrorsRedacted(t *testing.T) {
+	quote := "invalid field near devKey=" + testDevKey + " userName=" + testUser + " password=" + testPassword + " " + strings.Repeat("padding ", 80)
+	f := newFakeBill(t, func(op string, data map[string]any, n int) reply {
+		items := data["bulk"].([]any)
+		out := make([]any, len(items))
+		for i, it := range items {
+			obj := it.(map[string]any)
+			if i == 0 {
+				out[i] = map[string]any{"response_status": 1, "response_data": map[string]string{"error_code": CodeInvalidField, "error_message": quote}}
+				continue
+			}
+			out[i] = map[string]any{"response_status": 0, "response_data": customerJSON(obj["id"].(string), "x")}
+		}
+		return okReply(map[string]any{"bulk": out})
+	})
+	c := newTestClient(t, f, nil)
+	res, err := c.BulkUndeleteCustomers(t.Context(), []string{testCustomerID, "0cu01TESTCUSTOMER002"}, BulkOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := res[0].Err
+	if e == nil || e.Code != CodeInvalidField {
+		t.Fatalf("item 0 = %+v, want BILL's refusal", res[0])
+	}
+	for _, s := range []string{testDevKey, testUser, testPassword} {
+		if strings.Contains(e.Error(), s) {
+			t.Errorf("item error carries a credential: %s", e.Error())
+		}
+	}
+	if !strings.Contains(e.Message, "[REDACTED]") || len(e.Message) > 2*maxUpstreamText {
+		t.Errorf("item error not redacted and cut: %d bytes: %s", len(e.Message), e.Message)
+	}
+}
