@@ -162,24 +162,32 @@ func (c *Client) authFields(s *activeSession, data []byte) []byte {
 // call sends data (marshalled to JSON) to op with session handling, the
 // gate and the retry policy of mode.
 func (c *Client) call(ctx context.Context, op string, data any, mode callMode) (json.RawMessage, error) {
-	var raw []byte
-	if data != nil {
-		b, err := json.Marshal(data)
-		if err != nil {
-			return nil, &Error{Op: op, Code: CodeLocalInput, Class: ClassInput, Message: "cannot encode the request data: " + err.Error(), Err: err}
-		}
-		raw = b
+	raw, e := encodeData(op, data)
+	if e != nil {
+		return nil, e
 	}
 	return c.callRaw(ctx, op, raw, mode)
 }
 
 // callRawLostData is callRawLost with data marshalled to JSON.
 func (c *Client) callRawLostData(ctx context.Context, op string, data any, mode callMode) (json.RawMessage, bool, error) {
+	raw, e := encodeData(op, data)
+	if e != nil {
+		return nil, false, e
+	}
+	return c.callRawLost(ctx, op, raw, mode)
+}
+
+// encodeData is a call's data as JSON (nil data: no data field).
+func encodeData(op string, data any) ([]byte, *Error) {
+	if data == nil {
+		return nil, nil
+	}
 	b, err := json.Marshal(data)
 	if err != nil {
-		return nil, false, &Error{Op: op, Code: CodeLocalInput, Class: ClassInput, Message: "cannot encode the request data: " + err.Error(), Err: err}
+		return nil, &Error{Op: op, Code: CodeLocalInput, Class: ClassInput, Message: "cannot encode the request data: " + err.Error(), Err: err}
 	}
-	return c.callRawLost(ctx, op, b, mode)
+	return b, nil
 }
 
 // callRaw is call with data already encoded (nil: no data field).
@@ -267,7 +275,7 @@ func (c *Client) callRawLost(ctx context.Context, op string, data []byte, mode c
 			attempt--
 			continue
 		case e.Code == CodeHourlyLimit:
-			e.ResetAt = topOfNextHour(c.now())
+			e.ResetAt = TopOfNextHour(c.now())
 			c.gate.spent(ctx, false, e.ResetAt)
 			return nil, lost, finish(e)
 		case e.Class == ClassHourlyLimit:

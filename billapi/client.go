@@ -101,7 +101,7 @@ func New(cfg Config) (*Client, error) {
 		return bad("hourly budgets must not be negative (0 means BILL's limits %d and %d)", DefaultHourlyRequestLimit, DefaultHourlyLoginLimit)
 	}
 	if cfg.CallTimeout < 0 || cfg.BulkCallTimeout < 0 || cfg.MaxAttempts < 0 || cfg.BackoffBase < 0 || cfg.BackoffMax < 0 {
-		return bad("CallTimeout, MaxAttempts, BackoffBase and BackoffMax must not be negative (0 means the default)")
+		return bad("CallTimeout, BulkCallTimeout, MaxAttempts, BackoffBase and BackoffMax must not be negative (0 means the default)")
 	}
 	c := &Client{
 		base:        base,

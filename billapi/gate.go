@@ -56,9 +56,6 @@ func newGate(maxInFlight, reqBudget, loginBudget int, now func() time.Time, coor
 	}
 }
 
-// topOfNextHour is when a budget counted in t's clock hour resets.
-func topOfNextHour(t time.Time) time.Time { return TopOfNextHour(t) }
-
 // enter waits for a local slot and a shared one, then takes one unit of
 // the hourly budget (the login budget for Login, the request budget
 // otherwise). On success the caller must call the returned leave exactly

@@ -34,9 +34,9 @@ type kind[T any] struct {
 	created func(obj *T) string
 	// active returns the record's isActive ("1" active, "2" deleted).
 	active func(obj *T) string
-	// sameItem reports whether got, one item of a Bulk answer, is the
-	// answer to sent: same id for updates, deletes and undeletes, same
-	// identifying content for creates (see bulkMatches).
+	// sameItem reports whether got, one item of a Bulk Create answer, is
+	// the answer to sent: the same identifying content (updates, deletes
+	// and undeletes compare ids with sameID).
 	sameItem func(sent, got *T) bool
 	// isDuplicate reports BILL's answer to a create that collides with an
 	// existing record (customer names are unique: WIRE-DECISIONS.md).

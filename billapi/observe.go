@@ -41,21 +41,18 @@ func noteBulk[T any](note func([]T)) func([]BulkResult[T], error) ([]BulkResult[
 	}
 }
 
-// observers returns the callbacks for customers and contacts; nil when no
-// observer is configured.
-func (c *Client) observers() (customers func([]Customer), contacts func([]CustomerContact)) {
-	if c.observer == nil {
-		return nil, nil
-	}
-	return c.observer.CustomersWritten, c.observer.ContactsWritten
-}
-
+// noteCustomers is the observer's callback for customers; nil without one.
 func (c *Client) noteCustomers() func([]Customer) {
-	f, _ := c.observers()
-	return f
+	if c.observer == nil {
+		return nil
+	}
+	return c.observer.CustomersWritten
 }
 
+// noteContacts is the observer's callback for contacts; nil without one.
 func (c *Client) noteContacts() func([]CustomerContact) {
-	_, f := c.observers()
-	return f
+	if c.observer == nil {
+		return nil
+	}
+	return c.observer.ContactsWritten
 }

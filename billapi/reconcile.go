@@ -212,14 +212,6 @@ func (k *knownIDs) eligibleLocked(id string, callStart time.Time) bool {
 	return !seen || !t.Before(callStart)
 }
 
-// has reports whether id was handed to a caller.
-func (k *knownIDs) has(id string) bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	_, ok := k.ids[id]
-	return ok
-}
-
 // sendFunc sends one batch of creates. It returns one outcome per object,
 // or an error for the whole batch (*lostAnswer when it may have applied).
 type sendFunc[T any] func(ctx context.Context, objs []T) ([]outcome[T], error)

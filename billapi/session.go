@@ -171,7 +171,7 @@ func (c *Client) login(ctx context.Context) (*activeSession, error) {
 		}
 		switch {
 		case e.Code == CodeHourlyLimit:
-			e.ResetAt = topOfNextHour(c.now())
+			e.ResetAt = TopOfNextHour(c.now())
 			c.gate.spent(ctx, true, e.ResetAt)
 			return nil, e
 		case e.Code == CodeTooManyInFlight, e.Class == ClassServer, e.Class == ClassTransport:

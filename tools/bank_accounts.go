@@ -49,18 +49,11 @@ type bankAccountIDArgs struct {
 	BankAccountID string `json:"bankAccountId" jsonschema:"required,pattern=^cba[A-Za-z0-9]{17}$,maxLength=20"`
 }
 
-// bankAccountFilter is one list_customer_bank_accounts filter.
-type bankAccountFilter struct {
-	Field string `json:"field" jsonschema:"required,maxLength=40" jsonschema_description:"e.g. updatedTime"`
-	Op    string `json:"op" jsonschema:"required,enum==,enum=<,enum=>,enum=!=,enum=<=,enum=>=,enum=in,enum=nin"`
-	Value string `json:"value" jsonschema:"required,maxLength=2000" jsonschema_description:"in/nin: comma-separated."`
-}
-
 // listBankAccountsArgs are list_customer_bank_accounts' arguments.
 type listBankAccountsArgs struct {
 	CustomerID string `json:"customerId,omitempty" jsonschema:"pattern=^0cu[A-Za-z0-9]{17}$,maxLength=20"`
 	listCommon
-	Filters []bankAccountFilter `json:"filters,omitempty"`
+	Filters []recordFilter `json:"filters,omitempty"`
 }
 
 // bankAccountOutput is the result of the single-account tools.
@@ -115,19 +108,10 @@ func bankAccountDefs() []Def {
 }
 
 func listBankAccounts(ctx context.Context, d Deps, _ mcp.CallToolRequest, a listBankAccountsArgs) *mcp.CallToolResult {
-	e := bankAccountEntity()
-	proj, bad := e.parseFields(a.Fields)
+	recs, pg, bad := listRecords(ctx, bankAccountEntity(), a.listCommon, a.CustomerID, a.Filters, d.Client.ListCustomerBankAccounts,
+		func(r record) bankAccountRecord { return bankAccountRecord{r} })
 	if bad != nil {
-		return bad.result()
+		return bad
 	}
-	filters, bad := listFilters(e, a.CustomerID, a.Filters)
-	if bad != nil {
-		return bad.result()
-	}
-	items, pg, err := listPage(ctx, d.Client.ListCustomerBankAccounts, a.params(filters))
-	if err != nil {
-		return errorResult(err, e, OpRead)
-	}
-	recs := mapEach(items, func(b billapi.CustomerBankAccount) bankAccountRecord { return bankAccountRecord{e.toRecord(b, proj)} })
-	return structured(bankAccountListOutput{BankAccounts: fitPage(recs, &pg), Paging: pg})
+	return structured(bankAccountListOutput{BankAccounts: recs, Paging: pg})
 }

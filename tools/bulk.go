@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -52,10 +51,6 @@ type bulkSummary struct {
 	Resumed   int `json:"resumed,omitempty"` // done by an earlier call with this importKey (counted in succeeded)
 }
 
-// JSONSchema keeps the output schema lean: the shape is described once,
-// in the tool description and the README, not in every bulk tool.
-func (bulkSummary) JSONSchema() *invopop.Schema { return &invopop.Schema{Type: "object"} }
-
 // bulkFailure is one failed item.
 type bulkFailure struct {
 	Index   int    `json:"index"` // 0-based position in the request
@@ -63,9 +58,6 @@ type bulkFailure struct {
 	Message string `json:"message"`
 	Hint    string `json:"hint,omitempty"` // omitted when an earlier failure with this code gives it
 }
-
-// JSONSchema keeps the output schema lean (see bulkSummary).
-func (bulkFailure) JSONSchema() *invopop.Schema { return &invopop.Schema{Type: "object"} }
 
 // bulkOutput is every bulk tool's result.
 type bulkOutput struct {
@@ -106,8 +98,9 @@ type bulkSpec[In, Out any] struct {
 	entity entity
 	op     Op
 	// check validates object items one by one against the single-item
-	// schema and maps them (bad[k] for raw[k]); nil when items are ids.
-	check func(key string, raw []map[string]any) (items []In, bad map[int]itemError)
+	// schema and maps them (bad[k] for raw[k], named by at[k], the request's
+	// index); nil when items are ids.
+	check func(key string, raw []map[string]any, at []int) (items []In, bad map[int]itemError)
 	bulk  func(context.Context, []In, billapi.BulkOptions) ([]billapi.BulkResult[Out], error)
 	id    func(Out) string
 	// find settles creates in doubt after a crash (nil for idempotent ops).
@@ -115,10 +108,10 @@ type bulkSpec[In, Out any] struct {
 }
 
 // objectItems is the check of items whose argument type is I, mapped to In.
-func objectItems[I, In any](tool string, to func(I) In) func(string, []map[string]any) ([]In, map[int]itemError) {
+func objectItems[I, In any](tool string, to func(I) In) func(string, []map[string]any, []int) ([]In, map[int]itemError) {
 	check := newItemChecker[I](tool)
-	return func(key string, raw []map[string]any) ([]In, map[int]itemError) {
-		items, bad := check(key, raw)
+	return func(key string, raw []map[string]any, at []int) ([]In, map[int]itemError) {
+		items, bad := check(key, raw, at)
 		out := make([]In, len(items))
 		for k := range items {
 			if _, isBad := bad[k]; !isBad {
@@ -304,11 +297,9 @@ func (s *bulkSpec[In, Out]) items(r *bulkRun, vals []any, idx []int) ([]int, []I
 		}
 		raws, pos = append(raws, m), append(pos, i)
 	}
-	items, bad := s.check(s.field, raws)
+	items, bad := s.check(s.field, raws, pos)
 	for k, i := range pos {
 		if x, isBad := bad[k]; isBad {
-			// the checker numbers items within this batch: name the request's index
-			x.Message = strings.Replace(x.Message, fmt.Sprintf("%s[%d]", s.field, k), fmt.Sprintf("%s[%d]", s.field, i), 1)
 			r.fail(i, x)
 			continue
 		}
@@ -556,25 +547,6 @@ func progressDone(ctx context.Context, req mcp.CallToolRequest) func(done, total
 			"message": fmt.Sprintf("%d of %d items done", done, total),
 		})
 	}
-}
-
-// decodeItem decodes one item into its argument type A and maps it.
-func decodeItem[A, In any](f func(A) In) func(json.RawMessage) (In, error) {
-	return func(raw json.RawMessage) (In, error) {
-		var a A
-		if err := json.Unmarshal(raw, &a); err != nil {
-			var zero In
-			return zero, err
-		}
-		return f(a), nil
-	}
-}
-
-// decodeID decodes one id item.
-func decodeID(raw json.RawMessage) (string, error) {
-	var s string
-	err := json.Unmarshal(raw, &s)
-	return s, err
 }
 
 // bulkDef declares a bulk tool run by the spec newSpec builds over a

@@ -74,8 +74,9 @@ type contactIDsArgs struct {
 	importKeyArg
 }
 
-// contactFilter is one list_customer_contacts filter.
-type contactFilter struct {
+// recordFilter is one filter of list_customer_contacts and
+// list_customer_bank_accounts.
+type recordFilter struct {
 	Field string `json:"field" jsonschema:"required,maxLength=40" jsonschema_description:"e.g. updatedTime"`
 	Op    string `json:"op" jsonschema:"required,enum==,enum=<,enum=>,enum=!=,enum=<=,enum=>=,enum=in,enum=nin"`
 	Value string `json:"value" jsonschema:"required,maxLength=2000" jsonschema_description:"in/nin: comma-separated."`
@@ -85,7 +86,7 @@ type contactFilter struct {
 type listContactsArgs struct {
 	CustomerID string `json:"customerId,omitempty" jsonschema:"pattern=^0cu[A-Za-z0-9]{17}$,maxLength=20"`
 	listCommon
-	Filters []contactFilter `json:"filters,omitempty"`
+	Filters []recordFilter `json:"filters,omitempty"`
 }
 
 // contactOutput is the result of the single-contact tools.
@@ -166,19 +167,10 @@ func contactDefs() []Def {
 }
 
 func listContacts(ctx context.Context, d Deps, _ mcp.CallToolRequest, a listContactsArgs) *mcp.CallToolResult {
-	e := contactEntity()
-	proj, bad := e.parseFields(a.Fields)
+	recs, pg, bad := listRecords(ctx, contactEntity(), a.listCommon, a.CustomerID, a.Filters, d.Client.ListCustomerContacts,
+		func(r record) contactRecord { return contactRecord{r} })
 	if bad != nil {
-		return bad.result()
+		return bad
 	}
-	filters, bad := listFilters(e, a.CustomerID, a.Filters)
-	if bad != nil {
-		return bad.result()
-	}
-	items, pg, err := listPage(ctx, d.Client.ListCustomerContacts, a.params(filters))
-	if err != nil {
-		return errorResult(err, e, OpRead)
-	}
-	recs := mapEach(items, func(c billapi.CustomerContact) contactRecord { return contactRecord{e.toRecord(c, proj)} })
-	return structured(contactListOutput{Contacts: fitPage(recs, &pg), Paging: pg})
+	return structured(contactListOutput{Contacts: recs, Paging: pg})
 }

@@ -113,7 +113,7 @@ func TestItemChecker(t *testing.T) {
 		{"name": ""},
 		{"name": "Good Two", "accountType": float64(2)},
 		{"nme": "Typo"},
-	})
+	}, nil)
 	if len(bad) != 2 || bad[1].Code != CodeInvalidArgument || bad[3].Code != CodeInvalidArgument {
 		t.Fatalf("bad = %+v", bad)
 	}

@@ -11,35 +11,12 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-// Forgiving where it is safe: before arguments are validated, a number
+// Forgiving where it is safe: before arguments are checked (newArgsChecker,
+// newItemChecker), a number
 // given for a digit-string enum becomes that string (isActive: 2 means
 // "2"), and "true"/"false" given for a boolean become the boolean. Nothing
 // else is coerced; the schema stays strict, so any other mistake is refused
 // with an error that names the field.
-
-// Coerce returns args with forgivable values of tool's arguments coerced.
-// args is not modified.
-func (v *ArgValidator) Coerce(tool string, args any) any {
-	doc := v.doc(tool)
-	if doc == nil {
-		return args
-	}
-	return coerce(doc, args)
-}
-
-func (v *ArgValidator) doc(tool string) map[string]any {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if d, ok := v.docs[tool]; ok {
-		return d
-	}
-	var d map[string]any
-	if raw, ok := v.schemas[tool]; ok {
-		_ = json.Unmarshal(raw, &d) // a schema we generated always parses
-	}
-	v.docs[tool] = d
-	return d
-}
 
 // coerce walks value along schema.
 func coerce(schema map[string]any, value any) any {

@@ -147,9 +147,10 @@ type itemDecoder[I any] func(key string, raw []map[string]any) ([]I, *mcp.CallTo
 // itemChecker validates raw items one by one against the item schema of I
 // (compiled once, on first use), coercing what is forgivable: items[i] is
 // the decoded item where bad has no entry i, and bad[i] says, in the
-// server's words, what is wrong with item i. A bulk handler that reports
-// schema failures per item (issue 8 item 4) uses it directly.
-type itemChecker[I any] func(key string, raw []map[string]any) (items []I, bad map[int]itemError)
+// server's words, what is wrong with item i. A message names an item by
+// at[i], its index in the request (by i when at is nil). A bulk handler
+// that reports schema failures per item uses it directly.
+type itemChecker[I any] func(key string, raw []map[string]any, at []int) (items []I, bad map[int]itemError)
 
 // newItemChecker returns the itemChecker of I for tool.
 func newItemChecker[I any](tool string) itemChecker[I] {
@@ -159,7 +160,7 @@ func newItemChecker[I any](tool string) itemChecker[I] {
 		doc    map[string]any
 		err    error
 	)
-	return func(key string, raw []map[string]any) ([]I, map[int]itemError) {
+	return func(key string, raw []map[string]any, at []int) ([]I, map[int]itemError) {
 		once.Do(func() {
 			var zero I
 			rawSchema := schemaFor(zero)
@@ -171,6 +172,10 @@ func newItemChecker[I any](tool string) itemChecker[I] {
 		out := make([]I, len(raw))
 		bad := map[int]itemError{}
 		for i, item := range raw {
+			n := i // the request's index, for the wording
+			if at != nil {
+				n = at[i]
+			}
 			if err != nil {
 				bad[i] = itemError{Code: CodeInternal, Message: "the server could not read its own item schema", Hint: "tell the user to report this bill-mcp bug"}
 				continue
@@ -178,14 +183,14 @@ func newItemChecker[I any](tool string) itemChecker[I] {
 			item, _ := coerce(doc, item).(map[string]any)
 			// the decoded item as it is (the validator reads Go's JSON
 			// values), then encoded once for the typed decode
-			if detail, broken := violationsOf(schema, item); broken {
-				detail = fmt.Sprintf("%s[%d] %s", key, i, detail)
+			if detail, broken := violations(schema, item); broken {
+				detail = fmt.Sprintf("%s[%d] %s", key, n, detail)
 				bad[i] = itemError{Code: CodeInvalidArgument, Message: detail, Hint: validationHint(detail)}
 				continue
 			}
 			enc, merr := json.Marshal(item)
 			if merr != nil || json.Unmarshal(enc, &out[i]) != nil {
-				detail := fmt.Sprintf("%s[%d] does not match the item schema", key, i)
+				detail := fmt.Sprintf("%s[%d] does not match the item schema", key, n)
 				bad[i] = itemError{Code: CodeInvalidArgument, Message: detail, Hint: validationHint(detail)}
 			}
 		}
@@ -199,7 +204,7 @@ func newItemChecker[I any](tool string) itemChecker[I] {
 func newItemDecoder[I any](tool string) itemDecoder[I] {
 	check := newItemChecker[I](tool)
 	return func(key string, raw []map[string]any) ([]I, *mcp.CallToolResult) {
-		items, bad := check(key, raw)
+		items, bad := check(key, raw, nil)
 		if len(bad) == 0 {
 			return items, nil
 		}
@@ -220,10 +225,32 @@ func newItemDecoder[I any](tool string) itemDecoder[I] {
 	}
 }
 
-// filterArg is a list tool's filter argument: the three differ only in the
+// listRecords lists one page of a customer's records (or everyone's) for
+// list_customer_contacts and list_customer_bank_accounts: fields and
+// filters checked, the page listed, each record projected and wrapped, the
+// page cut to fit. It answers an error result instead when one fails.
+func listRecords[T, R any](ctx context.Context, e entity, a listCommon, customerID string, fs []recordFilter,
+	list func(context.Context, billapi.ListParams) ([]T, error), wrap func(record) R) ([]R, paging, *mcp.CallToolResult) {
+	proj, bad := e.parseFields(a.Fields)
+	if bad != nil {
+		return nil, paging{}, bad.result()
+	}
+	filters, bad := listFilters(e, customerID, fs)
+	if bad != nil {
+		return nil, paging{}, bad.result()
+	}
+	items, pg, err := listPage(ctx, list, a.params(filters))
+	if err != nil {
+		return nil, paging{}, errorResult(err, e, OpRead)
+	}
+	recs := mapEach(items, func(x T) R { return wrap(e.toRecord(x, proj)) })
+	return fitPage(recs, &pg), pg, nil
+}
+
+// filterArg is a list tool's filter argument: the two differ only in the
 // descriptions their schemas carry.
 type filterArg interface {
-	customerFilter | contactFilter | bankAccountFilter
+	customerFilter | recordFilter
 }
 
 // listFilters turns a list tool's filters into BILL's, after a customerId

@@ -142,14 +142,14 @@ type Def struct {
 	// Published, when set, names the only arguments the input schema lists,
 	// to keep a tool with many rarely used fields (a customer's 35) small in
 	// tools/list. The tool still takes every argument of Args: the
-	// description names the others, and the handler checks all of them
+	// description names the others, and ArgsCheck checks all of them
 	// against the full schema (ArgsSchema) before anything is sent.
 	Published []string
 	// MoreLike, with Published, names a tool whose description already
 	// lists the other arguments (update_customer takes create_customer's).
 	MoreLike string
 	// Bind builds the handler over deps. It is called only to register the
-	// tool on a server.
+	// tool on a server, which runs ArgsCheck before it.
 	Bind func(Deps) server.ToolHandlerFunc
 }
 
@@ -192,26 +192,6 @@ func (d Def) ItemSchema() json.RawMessage {
 // ArgsSchema is the full schema of the tool's arguments: the input schema,
 // or for a tool with Published arguments, the schema its handler checks.
 func (d Def) ArgsSchema() json.RawMessage { return schemaFor(d.Args) }
-
-// ServerTool is the tool with its handler bound over deps.
-func (d Def) ServerTool(deps Deps) server.ServerTool {
-	return server.ServerTool{Tool: d.Tool(), Handler: d.Handler(deps)}
-}
-
-// Handler binds the tool's handler over deps, behind ArgsCheck: nothing
-// is sent for arguments that break the tool's full schema.
-func (d Def) Handler(deps Deps) server.ToolHandlerFunc {
-	h := d.Bind(deps)
-	check := d.ArgsCheck()
-	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		args, bad := check(req.Params.Arguments)
-		if bad != nil {
-			return bad, nil
-		}
-		req.Params.Arguments = args
-		return h(ctx, req)
-	}
-}
 
 // ArgsCheck returns the check of the tool's call arguments against its
 // full, strict argument schema (ArgsSchema): it coerces what is

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -18,9 +17,11 @@ import (
 	"github.com/bill-mcp/bill-mcp/billapi"
 )
 
-// Every text an agent reads lives in this file: error codes, messages,
-// hints ("Next: ..."), validation wording, refusals and the server's
-// instructions. internal/server only calls these.
+// The texts an agent reads in every tool live in this file: error codes,
+// the "CODE: message. Next: ..." form, BILL errors explained, validation
+// wording and the server's instructions. A tool's own situations (a bulk
+// journal, an onboarding step) are worded beside the tool, and the
+// governor's refusals in internal/server, all in the same form.
 
 // Local error codes for failures BILL never answered.
 const (
@@ -43,11 +44,6 @@ const echoPrefix = 12
 func failure(code, message, next string) *mcp.CallToolResult {
 	return mcp.NewToolResultError(errorText(code, message, next))
 }
-
-// Failure is the isError result every refusal and failure answers, in the
-// one form agents read: "CODE: message. Next: what to do". Code outside
-// tools/ (policy, approvals) uses it rather than formatting its own.
-func Failure(code, message, next string) *mcp.CallToolResult { return failure(code, message, next) }
 
 func errorText(code, message, next string) string {
 	message = strings.TrimSpace(message)
@@ -159,55 +155,6 @@ func quotePrefix(s string) string {
 	return string(r[:echoPrefix]) + "..."
 }
 
-// ArgValidator explains, in the server's words, why arguments break a
-// tool's input schema. mcp-go's own text prints Go structs and whole
-// values; this one quotes at most a short prefix of a value, and never an
-// account number. It compiles each schema once, on first use.
-type ArgValidator struct {
-	schemas map[string]json.RawMessage // by tool name
-
-	mu       sync.Mutex
-	compiled map[string]*jsonschema.Schema
-	docs     map[string]map[string]any // parsed schemas, for Coerce
-}
-
-// NewArgValidator validates the input schemas of defs.
-func NewArgValidator(defs []Def) *ArgValidator {
-	v := &ArgValidator{schemas: map[string]json.RawMessage{}, compiled: map[string]*jsonschema.Schema{}, docs: map[string]map[string]any{}}
-	for _, d := range defs {
-		v.schemas[d.Name] = d.Tool().RawInputSchema
-	}
-	return v
-}
-
-func (v *ArgValidator) schema(tool string) (*jsonschema.Schema, bool) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if s, ok := v.compiled[tool]; ok {
-		return s, true
-	}
-	raw, ok := v.schemas[tool]
-	if !ok {
-		return nil, false
-	}
-	s, err := compileSchema(tool, raw)
-	if err != nil {
-		return nil, false
-	}
-	v.compiled[tool] = s
-	return s, true
-}
-
-// Explain describes why args do not satisfy tool's input schema; ok is
-// false when they do, or when it cannot tell.
-func (v *ArgValidator) Explain(tool string, args any) (string, bool) {
-	s, ok := v.schema(tool)
-	if !ok {
-		return "", false
-	}
-	return violations(s, args)
-}
-
 func compileSchema(name string, raw json.RawMessage) (*jsonschema.Schema, error) {
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
 	if err != nil {
@@ -226,30 +173,13 @@ func compileSchema(name string, raw json.RawMessage) (*jsonschema.Schema, error)
 	return s, nil
 }
 
-// violations lists, "; "-separated, every way value breaks s.
-func violations(s *jsonschema.Schema, value any) (string, bool) {
-	raw, err := json.Marshal(value)
-	if err != nil {
-		return "", false
+// violations lists, "; "-separated, every way value breaks s. value is
+// as encoding/json decodes JSON into any (the validator reads float64
+// numbers as well as json.Number); nil stands for no arguments, {}.
+func violations(s *jsonschema.Schema, doc any) (string, bool) {
+	if doc == nil {
+		doc = map[string]any{}
 	}
-	return violationsJSON(s, raw)
-}
-
-// violationsJSON is violations of a value already encoded as raw.
-func violationsJSON(s *jsonschema.Schema, raw []byte) (string, bool) {
-	if string(raw) == "null" {
-		raw = []byte("{}")
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		return "", false
-	}
-	return violationsOf(s, doc)
-}
-
-// violationsOf is violations of a value as encoding/json decodes JSON
-// into any (the validator reads float64 numbers as well as json.Number).
-func violationsOf(s *jsonschema.Schema, doc any) (string, bool) {
 	var verr *jsonschema.ValidationError
 	if err := s.Validate(doc); !errors.As(err, &verr) {
 		return "", false

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -19,14 +20,12 @@ func TestLargeBulkCallOverStdio(t *testing.T) {
 	srv := startRawServer(t, env, "--credentials", "env", "--base-url", emu.URL, "--hourly-limit", "100000000")
 	const n = 30_000
 	items := make([]any, n)
-	size := 0
 	for i := range items {
 		items[i] = map[string]any{"name": fmt.Sprintf("Large Call Customer %05d", i), "email": fmt.Sprintf("large%d@call.example", i)}
-		size += 70
 	}
 	items[12345] = map[string]any{"name": ""}
-	if size < rawitems.MinFrame {
-		t.Fatalf("a frame of about %d bytes would not be stashed", size)
+	if raw, err := json.Marshal(items); err != nil || len(raw) < rawitems.MinFrame {
+		t.Fatalf("items of %d bytes (%v) would not be stashed", len(raw), err)
 	}
 	srv.send(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": map[string]any{
 		"name": "bulk_create_customers", "arguments": map[string]any{"customers": items}}})

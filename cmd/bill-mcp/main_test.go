@@ -118,7 +118,11 @@ func (c *captureWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // serverEnv is the child's environment: PATH, HOME and a cache directory
 // of the test run's own, plus extra (a later entry wins).
 func serverEnv(extra ...string) []string {
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "XDG_CACHE_HOME=" + cacheHome}
+	// A vault directory of the tests' own (empty unless a test makes one),
+	// never the developer's; a test's own BILL_MCP_VAULT_DIR, later in the
+	// list, wins.
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "XDG_CACHE_HOME=" + cacheHome,
+		"BILL_MCP_VAULT_DIR=" + filepath.Join(cacheHome, "vault")}
 	return append(env, extra...)
 }
 

@@ -234,9 +234,10 @@ func TestServeWarnsOnOrgID(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.orgID, func(t *testing.T) {
+			t.Setenv("XDG_CACHE_HOME", t.TempDir()) // coordination files: not the developer's cache
 			env := map[string]string{
 				"BILL_DEV_KEY": "demo-dev-key", "BILL_USERNAME": "demo@bill-mcp.local", "BILL_PASSWORD": "demo-password",
-				"BILL_ORG_ID": tt.orgID, "BILL_ENV": "sandbox",
+				"BILL_ORG_ID": tt.orgID, "BILL_ENV": "sandbox", "BILL_MCP_VAULT_DIR": t.TempDir(),
 			}
 			var out, errOut lockedBuffer
 			err := runServe(t.Context(), []string{"--credentials", "env", "--base-url", emu.URL},

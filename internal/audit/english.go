@@ -225,8 +225,8 @@ func (r Record) Action() string {
 	return verb + " " + noun
 }
 
-// refsText renders the records: "Acme Corp" (0cu...), ...
-func (r Record) refsText() string {
+// RefsText renders the records: "Acme Corp" (0cu...), ..., and N more.
+func (r Record) RefsText() string {
 	var parts []string
 	for _, ref := range r.Records {
 		switch {
@@ -264,7 +264,7 @@ func (r Record) DecisionText() string {
 //	2026-11-30 22:31:07  sales-bot  created customer "Acme Corp" (0cu...)  allowed (customers: write)  212 ms
 func (r Record) English() string {
 	what := r.Action()
-	if refs := r.refsText(); refs != "" {
+	if refs := r.RefsText(); refs != "" {
 		what += " " + refs
 	}
 	line := fmt.Sprintf("%s  %s  %s  %s", r.Time.UTC().Format("2006-01-02 15:04:05"), r.Agent, what, r.DecisionText())

@@ -3,7 +3,7 @@
 // the version stamped into `bill-mcp version`, an archive of each with a
 // checksums file, an MCPB bundle of each for Claude Desktop, and the
 // server.json the MCP Registry publishes, with the bundles' digests filled
-// in. `go run ./internal/release/cmd/release` drives it; nothing is
+// in. `go run ./internal/release/build` drives it; nothing is
 // published.
 package release
 

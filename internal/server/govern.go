@@ -58,7 +58,8 @@ type Governance struct {
 type governor struct {
 	g        Governance
 	catalog  policy.Catalog
-	handlers map[string]mcpserver.ServerTool
+	handlers map[string]mcpserver.ServerTool // bare: their arguments are checked by checks
+	checks   argsChecks
 	srv      *mcpserver.MCPServer
 	log      zerolog.Logger
 	now      func() time.Time
@@ -236,22 +237,8 @@ func summary(agent, tool string, args map[string]any) string {
 	refs, n := audit.Touched(args, nil)
 	r := audit.Record{Tool: tool, Records: refs, Count: n}
 	s := fmt.Sprintf("agent %s wants to %s", agent, r.Action())
-	if len(refs) > 0 {
-		var parts []string
-		for _, ref := range refs {
-			switch {
-			case ref.Name != "" && ref.ID != "":
-				parts = append(parts, fmt.Sprintf("%q (%s)", ref.Name, ref.ID))
-			case ref.Name != "":
-				parts = append(parts, fmt.Sprintf("%q", ref.Name))
-			default:
-				parts = append(parts, ref.ID)
-			}
-		}
-		if n > len(refs) {
-			parts = append(parts, fmt.Sprintf("and %d more", n-len(refs)))
-		}
-		s += " " + strings.Join(parts, ", ")
+	if t := r.RefsText(); t != "" {
+		s += " " + t
 	}
 	if acct, ok := args["accountNumber"].(string); ok && len(acct) >= 4 {
 		s += ", account ending " + acct[len(acct)-4:]
@@ -401,6 +388,14 @@ func (gv *governor) runApproved(ctx context.Context, req mcp.CallToolRequest) (*
 		return refuse(mcp.NewToolResultError(CodeApprovalRefused+": "+call.Tool+" is not served by this server. Next: tell the user."), "tool not served")
 	}
 	rec.Decision, rec.Rule = audit.Approved, d2.Rule
+	if check := gv.checks[call.Tool]; check != nil {
+		args, bad := check(stored.Params.Arguments)
+		if bad != nil {
+			gv.record(rec, stored, bad)
+			return bad, nil
+		}
+		stored.Params.Arguments = args
+	}
 	res, err := panicToResult(gv.log)(h.Handler)(ctx, stored)
 	if err != nil {
 		rec.Outcome, rec.Code = audit.Failed, tools.CodeInternal
@@ -443,9 +438,10 @@ func (gv *governor) filterList(ctx context.Context, _ any, _ *mcp.ListToolsReque
 	res.Tools = out
 }
 
-// invalidInput audits a call that failed input validation (it never
-// reached the middleware) and, when the caller may not call the tool at
-// all, answers the refusal instead of the schema complaint.
+// invalidInput audits a call whose arguments the first middleware refused
+// (argsChecks; the governor's own middleware never saw it) and, when the
+// caller may not call the tool at all, answers the refusal instead of the
+// schema complaint.
 func (gv *governor) invalidInput(ctx context.Context, req *mcp.CallToolRequest, res *mcp.CallToolResult, code string) {
 	start := gv.now()
 	args, _ := req.Params.Arguments.(map[string]any)

@@ -24,22 +24,21 @@ const (
 )
 
 // callHooks logs one line per tool call, hides the tools the server
-// registered only to refuse them, makes arguments forgiving where that is
-// safe, and rewords validation failures. It uses mcp-go's hooks rather than
-// middleware because calls that fail input validation never reach
-// middleware. It logs no argument values.
+// registered only to refuse them, and rewords mcp-go's output validation
+// failures. It uses mcp-go's hooks rather than middleware because a call
+// mcp-go fails itself (an unknown tool, an answer that breaks its output
+// schema) reaches no middleware. It logs no argument values.
 type callHooks struct {
 	log    zerolog.Logger
 	hidden map[string]bool // tools registered only to answer a refusal
-	args   *tools.ArgValidator
-	gv     *governor // policy and audit; set by New
+	gv     *governor       // policy and audit; set by New
 
 	mu     sync.Mutex
 	starts map[string]time.Time // by session and request id
 }
 
-func newCallHooks(log zerolog.Logger, hidden map[string]bool, args *tools.ArgValidator) *callHooks {
-	return &callHooks{log: log, hidden: hidden, args: args, starts: map[string]time.Time{}}
+func newCallHooks(log zerolog.Logger, hidden map[string]bool) *callHooks {
+	return &callHooks{log: log, hidden: hidden, starts: map[string]time.Time{}}
 }
 
 func (h *callHooks) hooks() *mcpserver.Hooks {
@@ -75,13 +74,9 @@ func (h *callHooks) hide(_ context.Context, _ any, _ *mcp.ListToolsRequest, res 
 	res.Tools = slices.DeleteFunc(res.Tools, func(t mcp.Tool) bool { return h.hidden[t.Name] })
 }
 
-// before notes the start of a call and coerces forgivable arguments (a
-// number for a digit-string enum, "true" for a boolean) before mcp-go
-// validates them against the input schema.
-func (h *callHooks) before(ctx context.Context, id any, req *mcp.CallToolRequest) {
-	if req != nil && !h.hidden[req.Params.Name] {
-		req.Params.Arguments = h.args.Coerce(req.Params.Name, req.Params.Arguments)
-	}
+// before notes the start of a call. (Arguments are coerced and checked by
+// the first middleware, argsChecks.)
+func (h *callHooks) before(ctx context.Context, id any, _ *mcp.CallToolRequest) {
 	h.mu.Lock()
 	h.starts[callKey(ctx, id)] = time.Now()
 	h.mu.Unlock()
@@ -103,14 +98,7 @@ func (h *callHooks) after(ctx context.Context, id any, req *mcp.CallToolRequest,
 	d := h.elapsed(ctx, id)
 	outcome, code := OutcomeOK, ""
 	if res, ok := result.(*mcp.CallToolResult); ok && res.IsError {
-		validation := strings.HasPrefix(firstText(res), inputValidationPrefix)
 		outcome, code = h.classify(req, res)
-		if validation && h.gv != nil {
-			h.gv.invalidInput(ctx, req, res, code)
-			if leadingCode(firstText(res)) == CodePermissionDenied {
-				outcome, code = OutcomeRefused, CodePermissionDenied
-			}
-		}
 	}
 	h.line(req.Params.Name, d, outcome, code)
 }
@@ -145,10 +133,9 @@ func (h *callHooks) line(tool string, d time.Duration, outcome, code string) {
 	ev.Msg("tool call")
 }
 
-const (
-	inputValidationPrefix  = "input schema validation failed"
-	outputValidationPrefix = "output schema validation failed"
-)
+// outputValidationPrefix starts mcp-go's text for an answer that breaks
+// the tool's output schema.
+const outputValidationPrefix = "output schema validation failed"
 
 // leadingCode returns the CODE of a "CODE: message" text, or "".
 func leadingCode(text string) string {
@@ -164,23 +151,13 @@ func leadingCode(text string) string {
 	return code
 }
 
-// classify names the outcome and code of an isError result. Validation
-// failures come from mcp-go in its own words; classify rewrites them in
-// place into the server's CODE: message. Next: form.
+// classify names the outcome and code of an isError result. An output
+// validation failure comes from mcp-go in its own words; classify rewrites
+// it in place into the server's CODE: message. Next: form.
 func (h *callHooks) classify(req *mcp.CallToolRequest, res *mcp.CallToolResult) (outcome, code string) {
-	tool := req.Params.Name
 	text := firstText(res)
-	switch {
-	case strings.HasPrefix(text, inputValidationPrefix):
-		detail, ok := h.args.Explain(tool, req.Params.Arguments)
-		if !ok {
-			// never mcp-go's own text: it may quote whole values
-			detail = "the arguments break the schema in a way the server cannot name"
-		}
-		setText(res, tools.InvalidArgumentsText(detail))
-		return OutcomeInvalidInput, tools.CodeInvalidArgument
-	case strings.HasPrefix(text, outputValidationPrefix):
-		setText(res, tools.InvalidOutputText(tool))
+	if strings.HasPrefix(text, outputValidationPrefix) {
+		setText(res, tools.InvalidOutputText(req.Params.Name))
 		return OutcomeError, tools.CodeInternal
 	}
 	switch code := leadingCode(text); code {

@@ -73,7 +73,9 @@ func New(o Options) (*mcpserver.MCPServer, error) {
 	for _, d := range tools.Inventory() {
 		why := d.Availability(sets, o.ReadOnly)
 		if why == tools.Offered {
-			offered = append(offered, d.ServerTool(deps))
+			// the handler bare: checks.middleware checks the arguments
+			// once, before the governor (and runApproved before a held call)
+			offered = append(offered, mcpserver.ServerTool{Tool: d.Tool(), Handler: d.Bind(deps)})
 			checks[d.Name] = d.ArgsCheck()
 			continue
 		}
@@ -84,7 +86,7 @@ func New(o Options) (*mcpserver.MCPServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	hooks := newCallHooks(o.Logger, hidden, tools.NewArgValidator(tools.Select(sets, o.ReadOnly)))
+	hooks := newCallHooks(o.Logger, hidden)
 	hooks.gv = gv
 	s := mcpserver.NewMCPServer(Name, o.Version,
 		mcpserver.WithToolCapabilities(false),
@@ -104,6 +106,7 @@ func New(o Options) (*mcpserver.MCPServer, error) {
 	for _, t := range offered {
 		gv.handlers[t.Tool.Name] = t
 	}
+	gv.checks = checks
 	gv.srv = s
 	if gv.enabled() {
 		s.AddTool(gv.runApprovedTool().Tool, gv.runApproved)

@@ -65,7 +65,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func newServer(t *testing.T, o server.Options) *mcpserver.MCPServer {
+func newServer(t testing.TB, o server.Options) *mcpserver.MCPServer {
 	t.Helper()
 	hs := httptest.NewServer(emulator.New(emulator.Config{}))
 	t.Cleanup(hs.Close)

@@ -49,7 +49,7 @@ func BenchmarkAbandonedSessions(b *testing.B) {
 	const n = 6000
 	tok := "bench-token-0123456789abcdefghij"
 	for b.Loop() {
-		s := newServer(&testing.T{}, server.Options{})
+		s := newServer(b, server.Options{})
 		ours, shutdown, err := server.Handler(s, server.TransportHTTP, secret.New(tok))
 		if err != nil {
 			b.Fatal(err)
@@ -57,7 +57,7 @@ func BenchmarkAbandonedSessions(b *testing.B) {
 		abandon(b, ours, 0, tok) // one-time costs (schema compilation, first session) are not per session
 		oursBytes := abandon(b, ours, n, tok)
 		_ = shutdown(b.Context())
-		s2 := newServer(&testing.T{}, server.Options{})
+		s2 := newServer(b, server.Options{})
 		// The same stack without the session tracker: guard, token, mcp-go as it comes.
 		base := httpguard.Handler(httpguard.Options{AllowedHosts: httpguard.DefaultHosts(server.DefaultAddr)},
 			httpauth.Middleware(secret.New(tok), mcpserver.NewStreamableHTTPServer(s2, mcpserver.WithEndpointPath(server.PathStreamable))))
