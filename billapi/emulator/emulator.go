@@ -74,6 +74,14 @@ type Config struct {
 	// RefuseInFilter answers BDC_1131 to the List operators in and nin
 	// (their value format is undocumented).
 	RefuseInFilter bool
+	// CountWhileAnswering keeps a call counted against the in-flight cap
+	// until its whole answer has been written to the connection, so that a
+	// client can read a large answer, send its next call and meet
+	// BDC_1322 while the first is still counted. Off, a call stops counting
+	// when its answer is ready, as an app server behind a front end that
+	// buffers answers would: no client reads an answer to a call still
+	// counted.
+	CountWhileAnswering bool
 }
 
 // Stats is what GET /__emulator/stats answers.

@@ -13,8 +13,29 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
+
+// countUntilAnswer ends a call's in-flight count when its answer starts
+// (Config.CountWhileAnswering off).
+type countUntilAnswer struct {
+	http.ResponseWriter
+	end func()
+}
+
+func (c *countUntilAnswer) WriteHeader(status int) {
+	c.end()
+	c.ResponseWriter.WriteHeader(status)
+}
+
+func (c *countUntilAnswer) Write(b []byte) (int, error) {
+	c.end()
+	return c.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (abort).
+func (c *countUntilAnswer) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 // writeJSON answers body with status, counting error envelopes.
 func (e *Emulator) writeJSON(w http.ResponseWriter, status int, body []byte) {
@@ -161,7 +182,11 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.fail(w, aerr)
 		return
 	}
-	defer e.release(key)
+	counted := sync.OnceFunc(func() { e.release(key) })
+	defer counted()
+	if !e.cfg.CountWhileAnswering {
+		w = &countUntilAnswer{ResponseWriter: w, end: counted}
+	}
 
 	if e.cfg.Latency > 0 {
 		t := time.NewTimer(e.cfg.Latency)

@@ -1,6 +1,9 @@
 package emulator_test
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -93,4 +96,45 @@ func TestFaultsAppliedErrorAndEcho(t *testing.T) {
 			t.Fatalf("%d customers stored, want none: echo applies nothing", n)
 		}
 	})
+}
+
+// inFlightProbe records the emulator's in-flight count when the answer is
+// written.
+type inFlightProbe struct {
+	*httptest.ResponseRecorder
+	e      *emulator.Emulator
+	atSend []int64
+}
+
+func (p *inFlightProbe) Write(b []byte) (int, error) {
+	p.atSend = append(p.atSend, p.e.Stats().InFlight)
+	return p.ResponseRecorder.Write(b)
+}
+
+// TestCountWhileAnswering: when a call stops counting against the
+// in-flight cap is unknown for BILL; either way the call is counted while
+// it runs and not after its handler returned.
+func TestCountWhileAnswering(t *testing.T) {
+	for _, tc := range []struct {
+		while  bool
+		atSend int64
+	}{{false, 0}, {true, 1}} {
+		t.Run(fmt.Sprintf("CountWhileAnswering=%v", tc.while), func(t *testing.T) {
+			h := newHarness(t, emulator.Config{CountWhileAnswering: tc.while})
+			f := h.form(obj{"obj": obj{"entity": "Customer", "name": "Counted"}})
+			req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/api/v2/Crud/Create/Customer.json", strings.NewReader(f.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			p := &inFlightProbe{ResponseRecorder: httptest.NewRecorder(), e: h.e}
+			h.e.ServeHTTP(p, req)
+			if p.Code != http.StatusOK || !strings.Contains(p.Body.String(), `"Counted"`) {
+				t.Fatalf("create answered %d: %s", p.Code, p.Body)
+			}
+			if len(p.atSend) == 0 || p.atSend[0] != tc.atSend {
+				t.Fatalf("in flight while the answer was written: %v, want %d", p.atSend, tc.atSend)
+			}
+			if st := h.e.Stats(); st.InFlight != 0 || st.MaxInFlight != 1 {
+				t.Fatalf("after the call: inFlight %d, maxInFlight %d; want 0 and 1", st.InFlight, st.MaxInFlight)
+			}
+		})
+	}
 }

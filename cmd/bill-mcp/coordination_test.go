@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -25,28 +26,68 @@ import (
 // with a peak that can be reset (the emulator's own maxInFlight only grows).
 // A call counts from the request's arrival until its handler returned,
 // which is before the client reads the answer: the count is never below
-// what the emulator holds.
+// what the emulator holds. Bulk calls can be held at the door for a while
+// after the emulator answered (holdBulk), and the first other call to
+// arrive after a moment (since) is recorded (firstSince).
 type watchedEmulator struct {
 	*emulator.Emulator
-	URL       string
-	cur, peak atomic.Int64
+	URL            string
+	cur, peak      atomic.Int64
+	bulkCur        atomic.Int64
+	holdBulk       atomic.Int64 // nanoseconds a bulk answer waits at the door
+	since, arrived atomic.Int64 // unix nanoseconds: the moment, the first other call after it
 }
 
 func startWatchedEmulator(t *testing.T, cfg emulator.Config) *watchedEmulator {
 	t.Helper()
 	w := &watchedEmulator{Emulator: emulator.New(cfg)}
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/api/") {
-			n := w.cur.Add(1)
-			for p := w.peak.Load(); n > p && !w.peak.CompareAndSwap(p, n); p = w.peak.Load() {
-			}
-			defer w.cur.Add(-1)
+		if !strings.HasPrefix(r.URL.Path, "/api/") {
+			w.Emulator.ServeHTTP(rw, r)
+			return
 		}
-		w.Emulator.ServeHTTP(rw, r)
+		n := w.cur.Add(1)
+		for p := w.peak.Load(); n > p && !w.peak.CompareAndSwap(p, n); p = w.peak.Load() {
+		}
+		defer w.cur.Add(-1)
+		if !strings.Contains(r.URL.Path, "/Bulk/") {
+			if since, now := w.since.Load(), time.Now().UnixNano(); since > 0 && now > since {
+				w.arrived.CompareAndSwap(0, now)
+			}
+			w.Emulator.ServeHTTP(rw, r)
+			return
+		}
+		w.bulkCur.Add(1)
+		defer w.bulkCur.Add(-1)
+		hold := time.Duration(w.holdBulk.Load())
+		if hold <= 0 {
+			w.Emulator.ServeHTTP(rw, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		w.Emulator.ServeHTTP(rec, r)
+		select {
+		case <-time.After(hold):
+		case <-r.Context().Done():
+			return
+		}
+		maps.Copy(rw.Header(), rec.Header())
+		rw.WriteHeader(rec.Code)
+		_, _ = rw.Write(rec.Body.Bytes())
 	}))
 	t.Cleanup(srv.Close)
 	w.URL = srv.URL + "/api/v2"
 	return w
+}
+
+// firstSince reports how long after the moment marked by since the first
+// call other than a bulk one arrived (false: none yet).
+func (w *watchedEmulator) firstSince() (time.Duration, bool) {
+	a := w.arrived.Load()
+	if a == 0 {
+		return 0, false
+	}
+	return time.Duration(a - w.since.Load()), true
 }
 
 // resetPeak starts a new peak from the calls in flight now.
@@ -218,12 +259,26 @@ func TestThreeReplicasShareLimitsOnRedis(t *testing.T) {
 }
 
 // TestKilledReplicaFreesItsSlots: a replica holding every slot (a bulk
-// import at 200 ms a call) is killed with SIGKILL. The other two regain
-// the full cap within the lease, and every call they were making succeeds
-// exactly once.
+// import whose calls BILL answers slowly) is killed with SIGKILL while the
+// other two queue calls behind it. Its leases keep the cap until they run
+// out (no survivor call reaches BILL before), then the survivors regain the
+// full cap, and every call they were making succeeds exactly once. Run with
+// the emulator's in-flight count ending either when an answer is ready or
+// when it is written out.
 func TestKilledReplicaFreesItsSlots(t *testing.T) {
+	for _, whileAnswering := range []bool{false, true} {
+		t.Run(fmt.Sprintf("CountWhileAnswering=%v", whileAnswering), func(t *testing.T) {
+			killReplica(t, emulator.Config{Latency: 100 * time.Millisecond, CountWhileAnswering: whileAnswering})
+		})
+	}
+}
+
+func killReplica(t *testing.T, cfg emulator.Config) {
 	rs := redistest.Start(t)
-	emu := startWatchedEmulator(t, emulator.Config{Latency: 200 * time.Millisecond})
+	emu := startWatchedEmulator(t, cfg)
+	// The victim's bulk calls stay in flight 3 s: it surely holds every
+	// slot when it dies.
+	emu.holdBulk.Store(int64(3 * time.Second))
 	const token = "kill-test-token-19ab"
 	env := demoEnv(emu.URL, "BILL_MCP_TOKEN="+token, "BILL_MCP_COORDINATION="+rs.URL())
 
@@ -247,7 +302,7 @@ func TestKilledReplicaFreesItsSlots(t *testing.T) {
 		items[i] = map[string]any{"name": fmt.Sprintf("Victim %04d", i)}
 	}
 	go func() { _, _, _ = callTool(t, vc, "bulk_create_customers", map[string]any{"customers": items}) }()
-	waitUntil(t, 10*time.Second, "the victim holds 3 slots", func() bool { return emu.cur.Load() == 3 })
+	waitUntil(t, 10*time.Second, "the victim holds 3 slots", func() bool { return emu.bulkCur.Load() == 3 })
 
 	// The survivors queue creates behind the victim's slots.
 	var wg sync.WaitGroup
@@ -267,17 +322,28 @@ func TestKilledReplicaFreesItsSlots(t *testing.T) {
 		}
 	}
 	time.Sleep(300 * time.Millisecond)
+	if n, bulk := emu.cur.Load(), emu.bulkCur.Load(); n != 3 || bulk != 3 {
+		t.Fatalf("before the kill: %d calls at BILL, %d of them the victim's; want the victim's 3 alone", n, bulk)
+	}
+	emu.since.Store(time.Now().UnixNano())
 	if err := victim.Process.Signal(os.Kill); err != nil {
 		t.Fatal(err)
 	}
 	killed := time.Now()
 	_ = victim.Wait()
-	// The victim's calls end with its connections; then the cap is empty
-	// until its leases run out, and the survivors fill it.
-	waitUntil(t, 2*time.Second, "the victim's calls end", func() bool { return emu.cur.Load() < 3 })
+	// The victim's calls end with its connections; the cap stays taken
+	// until its leases (3 s, renewed every 1 s) run out: at least 2 s.
+	waitUntil(t, 2*time.Second, "the victim's calls end", func() bool { return emu.bulkCur.Load() == 0 })
 	waitUntil(t, 10*time.Second, "the survivors regain 3 slots", func() bool { return emu.cur.Load() == 3 })
 	regained := time.Since(killed)
-	t.Logf("full cap regained %s after SIGKILL (lease %s)", regained.Round(10*time.Millisecond), "3s")
+	first, ok := emu.firstSince()
+	if !ok {
+		t.Fatal("the survivors hold 3 slots but no call of theirs was seen arriving")
+	}
+	t.Logf("first survivor call %s, full cap %s after SIGKILL (lease 3s, renewed every 1s)", first.Round(10*time.Millisecond), regained.Round(10*time.Millisecond))
+	if first < 1500*time.Millisecond {
+		t.Errorf("a survivor call reached BILL %s after the kill, while the dead replica's leases (at least 2 s left) still held the cap", first)
+	}
 	if regained > 5*time.Second {
 		t.Errorf("full cap regained after %s, want within the 3 s lease (+2 s for a loaded machine)", regained)
 	}

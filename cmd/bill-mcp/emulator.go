@@ -35,6 +35,7 @@ type emulatorFlags struct {
 	dupNames     bool
 	maskRouting  bool
 	refuseIn     bool
+	countAnswer  bool
 }
 
 // flagSet defines the emulator command's flags, bound to f.
@@ -55,6 +56,7 @@ func (f *emulatorFlags) flagSet() *flag.FlagSet {
 	fs.BoolVar(&f.dupNames, "duplicate-names", false, "let customers share a name (BILL's rule is undocumented)")
 	fs.BoolVar(&f.maskRouting, "mask-routing", false, "answer routing numbers masked, e.g. *****0358")
 	fs.BoolVar(&f.refuseIn, "refuse-in", false, "refuse the in and nin list filters with BDC_1131")
+	fs.BoolVar(&f.countAnswer, "count-while-answering", false, "count a call against the in-flight cap until its answer is written out, not just until it is ready")
 	return fs
 }
 
@@ -110,9 +112,10 @@ func runEmulator(ctx context.Context, args []string, s stdio) error {
 		HourlyLimit: f.hourly,
 		LoginLimit:  f.logins,
 
-		DuplicateNames:     f.dupNames,
-		MaskRoutingNumbers: f.maskRouting,
-		RefuseInFilter:     f.refuseIn,
+		DuplicateNames:      f.dupNames,
+		MaskRoutingNumbers:  f.maskRouting,
+		RefuseInFilter:      f.refuseIn,
+		CountWhileAnswering: f.countAnswer,
 	})
 	if err != nil {
 		return fmt.Errorf("emulator: listen on %s: %w", f.addr, err)
