@@ -143,7 +143,7 @@ func coordError(op string, ctx context.Context, err error) *Error {
 	if ctx.Err() != nil {
 		return canceled(op, ctx.Err())
 	}
-	return &Error{Op: op, Code: CodeCoordination, Class: ClassTransport, Message: "nothing was sent: the limits shared with other bill-mcp processes could not be checked: " + err.Error(), Err: err}
+	return &Error{Op: op, Code: CodeCoordination, Class: ClassUnreachable, Message: "nothing was sent: the limits shared with other bill-mcp processes could not be checked: " + err.Error(), Err: err}
 }
 
 // takeLocal waits, first come first served, for a slot under the local cap.

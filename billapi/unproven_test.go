@@ -474,3 +474,61 @@ func TestLostThenHourlyLimit(t *testing.T) {
 		t.Fatalf("err = %v, want OUTCOME_UNKNOWN saying when to check", err)
 	}
 }
+
+// brokenCoordinator is a Coordinator whose shared state cannot be checked
+// once broken is set (as a cache directory turned read-only would).
+type brokenCoordinator struct {
+	*billapi.ProcessCoordinator
+	broken atomic.Bool
+}
+
+var errBrokenCoord = errors.New("slot lock: read-only file system")
+
+func (b *brokenCoordinator) Acquire(ctx context.Context) (func(), error) {
+	if b.broken.Load() {
+		return nil, errBrokenCoord
+	}
+	return b.ProcessCoordinator.Acquire(ctx)
+}
+
+// TestCoordinationFailureSendsNothing: when the shared limits cannot be
+// checked, nothing is sent, the caller learns that (LOCAL_COORDINATION,
+// ErrUnreachable, never an uncertain outcome), and no lookup is spent
+// reconciling a write that never left.
+func TestCoordinationFailureSendsNothing(t *testing.T) {
+	ctx := t.Context()
+	e := startEmu(t, emulator.Config{})
+	coord := &brokenCoordinator{ProcessCoordinator: billapi.NewProcessCoordinator()}
+	c := newClient(t, e, func(cfg *billapi.Config) { cfg.Coordinator = coord })
+	if _, err := c.ListCustomers(ctx, billapi.ListParams{Max: 1}); err != nil {
+		t.Fatal(err)
+	}
+	coord.broken.Store(true)
+	for name, call := range map[string]func() error{
+		"create": func() error {
+			_, err := c.CreateCustomer(ctx, billapi.Customer{Name: billapi.String("Unchecked Co")})
+			return err
+		},
+		"read": func() error { _, err := c.ListCustomers(ctx, billapi.ListParams{}); return err },
+		"bulk": func() error {
+			_, err := c.BulkCreateCustomers(ctx, []billapi.Customer{{Name: billapi.String("Unchecked A")}}, billapi.BulkOptions{})
+			return err
+		},
+	} {
+		lists, creates, bulks := e.script.count("List/Customer"), e.script.count("Crud/Create/Customer"), e.script.count("Bulk/Crud/Create/Customer")
+		err := call()
+		var be *billapi.Error
+		if !errors.As(err, &be) || be.Code != billapi.CodeCoordination || !errors.Is(err, billapi.ErrUnreachable) || !errors.Is(err, errBrokenCoord) || !strings.Contains(be.Message, "nothing was sent") {
+			t.Fatalf("%s: err = %v, want %s saying nothing was sent", name, err, billapi.CodeCoordination)
+		}
+		if n := e.script.count("List/Customer") - lists; n != 0 {
+			t.Errorf("%s: %d lists after the coordinator failed (reconciliation of a request that never left?)", name, n)
+		}
+		if n := e.script.count("Crud/Create/Customer") + e.script.count("Bulk/Crud/Create/Customer") - creates - bulks; n != 0 {
+			t.Errorf("%s: %d creates reached BILL without a slot", name, n)
+		}
+	}
+	if n := e.Stats().Objects["Customer"]; n != 0 {
+		t.Errorf("%d customers exist, want 0", n)
+	}
+}

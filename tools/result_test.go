@@ -41,6 +41,7 @@ func TestExplain(t *testing.T) {
 		{"lost read", bill("TRANSPORT", "connection reset", billapi.ClassTransport), contactEntity(), OpRead, "TRANSPORT", "connection reset", "call again"},
 		{"server error on write", bill("BDC_1001", "System error.", billapi.ClassServer), customerEntity(), OpUpdate, "BDC_1001", "System error", "get_customer"},
 		{"unreachable write", bill(billapi.CodeUnreachable, "nothing was sent: BILL is unreachable (connection refused)", billapi.ClassUnreachable), customerEntity(), OpCreate, billapi.CodeUnreachable, "nothing was sent", "nothing changed"},
+		{"coordination write", bill(billapi.CodeCoordination, "nothing was sent: the limits shared with other bill-mcp processes could not be checked: lock file is read-only", billapi.ClassUnreachable), customerEntity(), OpCreate, billapi.CodeCoordination, "nothing was sent", "bill-mcp limits"},
 		{"malformed twice", bill("BDC_1002", "Unknown parameter.", billapi.ClassInput), customerEntity(), OpCreate, "BDC_1002", "Unknown parameter", "check the field names"},
 		{"concurrency", bill("BDC_1322", "Too many requests.", billapi.ClassConcurrency), customerEntity(), OpRead, "BDC_1322", "Too many", "wait a few seconds"},
 		{"cancelled", context.Canceled, customerEntity(), OpDelete, CodeCancelled, "cancelled", "may or may not"},

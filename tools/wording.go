@@ -316,6 +316,8 @@ func explain(err error, e entity, op Op, now time.Time, masked ...string) itemEr
 		out.Hint = fmt.Sprintf("filter only on %s; sort by field names as they appear in results", strings.Join(e.filterable, ", "))
 	case code == billapi.CodeBadFilterOp:
 		out.Hint = "use one of the operators =, <, >, !=, <=, >=, in, nin (in/nin take a comma-separated value)"
+	case code == billapi.CodeCoordination:
+		out.Hint = "nothing was sent to BILL, so nothing changed. The limits this server shares with other bill-mcp processes could not be checked; call again in a little while, and if it keeps failing tell the user to run `bill-mcp limits` and check the server log"
 	case be.Class == billapi.ClassUnreachable:
 		out.Hint = "nothing was sent to BILL, so nothing changed. Tell the user BILL could not be reached from the server: check the network, a proxy (HTTPS_PROXY), and the base URL (BILL_ENV, --base-url or BILL_BASE_URL); call again once BILL is reachable"
 	case code == billapi.CodeUnknownError && be.Class == billapi.ClassInput:
