@@ -80,6 +80,8 @@ type Vault struct {
 	identity  age.Identity  // memoized key for reading vault.age
 	recipient age.Recipient // memoized key for writing vault.age
 	snap      *document     // last document read or written
+	snapRaw   []byte        // the vault file snap was read from or written as (ciphertext)
+	snapRcp   age.Recipient // the recipient snapRaw is encrypted to
 }
 
 // DefaultDir is BILL_MCP_VAULT_DIR if set, else os.UserConfigDir()/bill-mcp.
@@ -333,6 +335,15 @@ func (v *Vault) load(ctx context.Context) (*document, age.Recipient, error) {
 	if err := checkPerms(v.path, false); err != nil {
 		return nil, nil, err
 	}
+	v.mu.Lock()
+	if v.snap != nil && bytes.Equal(data, v.snapRaw) {
+		// The file this Vault last read or wrote: decrypting it again
+		// (a passphrase's scrypt: a second and 256 MB) would give snap.
+		doc, rcp := v.snap, v.snapRcp
+		v.mu.Unlock()
+		return doc, rcp, nil
+	}
+	v.mu.Unlock()
 	scrypt, err := headerIsScrypt(data)
 	if err != nil {
 		return nil, nil, v.damaged(err)
@@ -358,7 +369,7 @@ func (v *Vault) load(ctx context.Context) (*document, age.Recipient, error) {
 		return nil, nil, v.damaged(err)
 	}
 	v.mu.Lock()
-	v.snap = doc
+	v.snap, v.snapRaw, v.snapRcp = doc, data, rcp
 	v.mu.Unlock()
 	return doc, rcp, nil
 }
@@ -408,7 +419,7 @@ func (v *Vault) writeDoc(doc *document, rcp age.Recipient) error {
 		return err
 	}
 	v.mu.Lock()
-	v.snap = doc
+	v.snap, v.snapRaw, v.snapRcp = doc, enc, rcp
 	v.mu.Unlock()
 	return nil
 }

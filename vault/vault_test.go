@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -470,4 +471,78 @@ func TestLockHonoursContext(t *testing.T) {
 		t.Fatalf("lock after unlock: %v", err)
 	}
 	u2()
+}
+
+// allocated reports the bytes f allocated.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestUnchangedFileIsNotDecryptedAgain: a passphrase costs an scrypt
+// (here 16 MB; by default a second and 256 MB) per decryption. A Vault
+// decrypts its file once while the file is unchanged, however many reads
+// follow; a change by another process is read.
+func TestUnchangedFileIsNotDecryptedAgain(t *testing.T) {
+	const factor, scryptBytes = 14, 16 << 20 // 128 * r(8) * N(2^14)
+	ctx := t.Context()
+	dir := filepath.Join(t.TempDir(), "vault")
+	open := func() *Vault {
+		v, err := Open(Options{Dir: dir, Getenv: envFunc(map[string]string{EnvPassphrase: "correct horse"}), ScryptWorkFactor: factor, Keyring: &fakeKeyring{unavailable: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	writer := open()
+	if err := writer.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := writer.SetProfile(ctx, "a", testProfile("a")); err != nil {
+		t.Fatal(err)
+	}
+	reader := open()
+	read := func() {
+		if _, err := reader.Profile(ctx, "a"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := reader.AgentNames(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := reader.HTTPToken(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps := []struct {
+		name    string
+		before  func()
+		decrypt bool
+	}{
+		{"first reads", func() {}, true},
+		{"reads of the unchanged file", func() {}, false},
+		{"reads after another process changed it", func() {
+			if err := writer.SetProfile(ctx, "a", testProfile("a2")); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+		{"reads after that", func() {}, false},
+	}
+	for _, st := range steps {
+		st.before()
+		n := allocated(read)
+		t.Logf("%s: %d KB allocated", st.name, n>>10)
+		switch {
+		case st.decrypt && n < scryptBytes:
+			t.Errorf("%s: %d bytes allocated, want an scrypt (%d): the file was not decrypted", st.name, n, scryptBytes)
+		case !st.decrypt && n >= scryptBytes/4:
+			t.Errorf("%s: %d bytes allocated: the unchanged file was decrypted again", st.name, n)
+		}
+	}
+	p, err := reader.Profile(ctx, "a")
+	if err != nil || !sameProfile(p, testProfile("a2")) {
+		t.Fatalf("reader sees %+v, %v; want the changed profile", p, err)
+	}
 }

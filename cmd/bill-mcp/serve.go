@@ -20,6 +20,7 @@ import (
 	"github.com/bill-mcp/bill-mcp/internal/server"
 	"github.com/bill-mcp/bill-mcp/secret"
 	"github.com/bill-mcp/bill-mcp/tools"
+	"github.com/bill-mcp/bill-mcp/vault"
 )
 
 // serveDetails ends `bill-mcp serve --help`.
@@ -147,6 +148,9 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		indexKey string
 		ixStore  index.Store // nil: the search index lives in memory only
 		jstore   *journal.Store
+		// openVault is the vault the credentials came from, already
+		// decrypted: governance reads agents from it without another scrypt.
+		openVault *vault.Vault
 	)
 	if f.emulator {
 		url, _, stop, err := emulator.Start(ctx, "127.0.0.1:0", emulator.Config{})
@@ -179,6 +183,7 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 			return fmt.Errorf("credentials: %w", err)
 		}
 		creds, baseURL, store, source, vaultDir = res.Credentials, res.BaseURL, res.SessionStore, res.Source, res.VaultDir
+		openVault = res.Vault()
 		jstore = res.Journal
 		indexKey = res.IndexKey
 		if res.IndexStore != nil {
@@ -211,7 +216,7 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 	if err != nil {
 		return fmt.Errorf("BILL client: %w", err)
 	}
-	gov, agents, err := f.gov.governance(ctx, f.transport, s, logger)
+	gov, agents, err := f.gov.governance(ctx, f.transport, s, logger, openVault)
 	if err != nil {
 		return err
 	}

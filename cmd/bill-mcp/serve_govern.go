@@ -76,13 +76,16 @@ func (g *governFlags) check(s stdio) error {
 }
 
 // governance builds the server's Governance: agents from the vault (when
-// there is one, or --agent needs it), the audit trail, approvals. The
-// directory is returned for the HTTP transports' token check (nil: no agents).
-func (g *governFlags) governance(ctx context.Context, transport string, s stdio, logger zerolog.Logger) (*server.Governance, *policy.Directory, error) {
+// there is one, or --agent needs it), the audit trail, approvals. v is the
+// vault the credentials came from (nil: open it here). The directory is
+// returned for the HTTP transports' token check (nil: no agents).
+func (g *governFlags) governance(ctx context.Context, transport string, s stdio, logger zerolog.Logger, v *vault.Vault) (*server.Governance, *policy.Directory, error) {
 	gov := &server.Governance{Agent: g.agent, Transport: transport, ApprovalTTL: g.approvalTTL, ConfirmVia: g.confirmVia}
-	v, err := vault.Open(vault.Options{Getenv: s.Getenv})
-	if err != nil {
-		return nil, nil, err
+	if v == nil {
+		var err error
+		if v, err = vault.Open(vault.Options{Getenv: s.Getenv}); err != nil {
+			return nil, nil, err
+		}
 	}
 	exists, err := v.Exists()
 	if err != nil {

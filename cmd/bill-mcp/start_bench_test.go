@@ -67,7 +67,9 @@ func measureStart(tb testing.TB, env []string, args ...string) startSample {
 // first tools/list answer and the peak memory of `serve` with
 // --credentials env (the baseline), --profile with the vault locked by an
 // identity file (BILL_MCP_VAULT_IDENTITY_FILE), and --profile with a
-// passphrase (scrypt at age's default work factor). It reports the median
+// passphrase (scrypt at age's default work factor), and that again with
+// --agent (the agent is read from the same decrypted vault: one scrypt,
+// not two). It reports the median
 // of each and the ratio of each vault start to the env start. The OS
 // keyring source is the identity-file path plus one keyring read; this
 // headless machine has no keyring, so it is not measured here.
@@ -84,6 +86,11 @@ func BenchmarkServeStart(b *testing.B) {
 		vaultCmd(b, env, "", "init")
 		vaultCmd(b, env, profile, "set", "acme")
 	}
+	agent := exec.Command(binPath, "agent", "add", "bench", "--grant", "customers=read")
+	agent.Env = ppEnv
+	if out, err := agent.CombinedOutput(); err != nil {
+		b.Fatalf("agent add: %v\n%s", err, out)
+	}
 	envCreds := serverEnv("BILL_DEV_KEY="+id.DevKey, "BILL_USERNAME="+id.UserName, "BILL_PASSWORD="+id.Password, "BILL_ORG_ID="+id.OrgID)
 	sources := []struct {
 		name string
@@ -93,6 +100,7 @@ func BenchmarkServeStart(b *testing.B) {
 		{"env", envCreds, []string{"--credentials", "env", "--base-url", emu.URL}},
 		{"idfile", idEnv, []string{"--profile", "acme", "--base-url", emu.URL}},
 		{"passphrase", ppEnv, []string{"--profile", "acme", "--base-url", emu.URL}},
+		{"passphrase-agent", ppEnv, []string{"--profile", "acme", "--agent", "bench", "--base-url", emu.URL}},
 	}
 	samples := make([][]startSample, len(sources))
 	for b.Loop() {

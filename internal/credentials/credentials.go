@@ -77,6 +77,11 @@ type Resolved struct {
 	vault *vault.Vault
 }
 
+// Vault is the vault the credentials were read from, already decrypted
+// once (nil for the environment): others reading it in this process reuse
+// it rather than paying for its key again.
+func (r Resolved) Vault() *vault.Vault { return r.vault }
+
 // Resolve finds the credentials: the vault profile named by o.Profile, else
 // BILL_MCP_PROFILE, else "default"; or, with o.Env, the BILL_* variables
 // (BILL_ENV defaults to sandbox, so reaching production always takes an
