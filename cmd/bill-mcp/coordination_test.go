@@ -23,10 +23,12 @@ import (
 )
 
 // watchedEmulator counts the API calls in flight at the emulator's door,
-// with a peak that can be reset (the emulator's own maxInFlight only grows).
-// A call counts from the request's arrival until its handler returned,
-// which is before the client reads the answer: the count is never below
-// what the emulator holds. Bulk calls can be held at the door for a while
+// with a peak that can be reset. A call counts from the request's arrival
+// until its answer starts (or its handler returns without one): no client
+// can have read the answer yet, so a correct gate never has a fourth call
+// at the door, and the count is never below what the emulator holds.
+// (The emulator's own maxInFlight cannot exceed its cap: it refuses the
+// fourth call before counting it.) Bulk calls can be held at the door for a while
 // after the emulator answered (holdBulk), and the first other call to
 // arrive after a moment (since) is recorded (firstSince).
 type watchedEmulator struct {
@@ -49,7 +51,9 @@ func startWatchedEmulator(t *testing.T, cfg emulator.Config) *watchedEmulator {
 		n := w.cur.Add(1)
 		for p := w.peak.Load(); n > p && !w.peak.CompareAndSwap(p, n); p = w.peak.Load() {
 		}
-		defer w.cur.Add(-1)
+		leave := sync.OnceFunc(func() { w.cur.Add(-1) })
+		defer leave()
+		rw = &answerStarts{ResponseWriter: rw, start: leave}
 		if !strings.Contains(r.URL.Path, "/Bulk/") {
 			if since, now := w.since.Load(), time.Now().UnixNano(); since > 0 && now > since {
 				w.arrived.CompareAndSwap(0, now)
@@ -79,6 +83,26 @@ func startWatchedEmulator(t *testing.T, cfg emulator.Config) *watchedEmulator {
 	w.URL = srv.URL + "/api/v2"
 	return w
 }
+
+// answerStarts calls start when the answer's status or first bytes are
+// written.
+type answerStarts struct {
+	http.ResponseWriter
+	start func()
+}
+
+func (a *answerStarts) WriteHeader(status int) {
+	a.start()
+	a.ResponseWriter.WriteHeader(status)
+}
+
+func (a *answerStarts) Write(b []byte) (int, error) {
+	a.start()
+	return a.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (a *answerStarts) Unwrap() http.ResponseWriter { return a.ResponseWriter }
 
 // firstSince reports how long after the moment marked by since the first
 // call other than a bulk one arrived (false: none yet).
@@ -142,15 +166,21 @@ func seedCustomer(t *testing.T, c *client.Client) string {
 	return sc["customer"].(map[string]any)["id"].(string)
 }
 
-// checkShared asserts the done-when figures at the emulator: never more
-// than 3 in flight, BDC_1322 at most 1% of requests, logins as given.
+// checkShared asserts the done-when figures at the emulator: exactly 3 in
+// flight at the door at the peak since the last reset (more: the limits
+// were not shared; fewer: the load never filled the cap, so sharing was
+// not put to the test), BDC_1322 at most 1% of requests, logins as given.
 func checkShared(t *testing.T, e *watchedEmulator, logins int64) {
 	t.Helper()
 	st := e.Stats()
 	busy := st.Errors[billapi.CodeTooManyInFlight]
-	t.Logf("emulator: %d requests, %d logins, maxInFlight %d (door peak %d), BDC_1322 %d", st.Requests, st.Logins, st.MaxInFlight, e.peak.Load(), busy)
-	if st.MaxInFlight > 3 {
-		t.Errorf("emulator maxInFlight = %d, want <= 3", st.MaxInFlight)
+	peak := e.peak.Load()
+	t.Logf("emulator: %d requests, %d logins, door peak %d, BDC_1322 %d", st.Requests, st.Logins, peak, busy)
+	switch {
+	case peak > 3:
+		t.Errorf("%d calls in flight at BILL at once, want at most 3", peak)
+	case peak < 3:
+		t.Errorf("at most %d calls in flight at BILL at once: the load never filled the cap of 3, so sharing it was not tested", peak)
 	}
 	if busy*100 > st.Requests {
 		t.Errorf("BDC_1322 answered %d of %d requests, want <= 1%%", busy, st.Requests)
