@@ -292,6 +292,28 @@ func TestBulkItemsKeptAsJSON(t *testing.T) {
 	if m := failures[0].(map[string]any); m["index"] != float64(7) || !strings.Contains(str(m, "message"), "customers[7] must be an object") {
 		t.Errorf("failure = %v", m)
 	}
+	// every item kept as JSON became its own customer, field for field
+	atBill := map[string]billapi.Customer{}
+	for c, err := range e.bill.AllCustomers(t.Context(), billapi.ListParams{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		atBill[c.ID] = c
+	}
+	ids := list(t, first, "ids")
+	if len(ids) != len(items) {
+		t.Fatalf("%d ids for %d items", len(ids), len(items))
+	}
+	for i, id := range ids {
+		if i == 7 {
+			continue
+		}
+		c, ok := atBill[fmt.Sprint(id)]
+		want := items[i].(map[string]any)
+		if !ok || billapi.Deref(c.Name) != want["name"] || billapi.Deref(c.Email) != want["email"] {
+			t.Fatalf("ids[%d] = %v is %+v at BILL, want %v", i, id, c, want)
+		}
+	}
 	created := e.emu.Stats().Objects["Customer"]
 	again := e.ok("bulk_create_customers", map[string]any{"customers": items})
 	checkBulk(t, again, 249, 1)
