@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/bill-mcp/bill-mcp/billapi/emulator"
@@ -17,7 +18,7 @@ func TestLargeBulkCallOverStdio(t *testing.T) {
 	id := emulator.DemoIdentity()
 	emu := startRecordingEmulator(t, emulator.Config{Identity: id, HourlyLimit: 1 << 30})
 	env := serverEnv("BILL_DEV_KEY="+id.DevKey, "BILL_USERNAME="+id.UserName, "BILL_PASSWORD="+id.Password, "BILL_ORG_ID="+id.OrgID)
-	srv := startRawServer(t, env, "--credentials", "env", "--base-url", emu.URL, "--hourly-limit", "100000000")
+	srv := startRawServer(t, env, "--credentials", "env", "--base-url", emu.URL, "--hourly-limit", "100000000", "--log-level", "debug")
 	const n = 30_000
 	items := make([]any, n)
 	for i := range items {
@@ -49,5 +50,8 @@ func TestLargeBulkCallOverStdio(t *testing.T) {
 	text := result["content"].([]any)[0].(map[string]any)["text"].(string)
 	if len(text) > 2000 {
 		t.Errorf("answer text is %d bytes", len(text))
+	}
+	if log := srv.cmd.Stderr.(*lockedBuffer).String(); !strings.Contains(log, "bypassed mcp-go") {
+		t.Errorf("the items went through mcp-go's decoding (no stash line in the log):\n%.2000s", log)
 	}
 }

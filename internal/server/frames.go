@@ -13,6 +13,7 @@ import (
 	"github.com/bill-mcp/bill-mcp/tools"
 	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
+	"github.com/rs/zerolog"
 )
 
 // itemsFields maps each bulk tool to the argument that holds its items.
@@ -103,8 +104,9 @@ func rewriteBodies(next http.Handler) http.Handler {
 }
 
 // unstash trades a stashed items reference back for the items (see
-// rawitems.Rewrite) before any other middleware reads the arguments.
-func unstash(field func(tool string) string) mcpserver.ToolHandlerMiddleware {
+// rawitems.Rewrite) before any other middleware reads the arguments, and
+// says so at debug level.
+func unstash(field func(tool string) string, logger zerolog.Logger) mcpserver.ToolHandlerMiddleware {
 	return func(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
 		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			f := field(req.Params.Name)
@@ -114,6 +116,8 @@ func unstash(field func(tool string) string) mcpserver.ToolHandlerMiddleware {
 					args = maps.Clone(args)
 					args[f] = marked
 					req.Params.Arguments = args
+					logger.Debug().Str("tool", req.Params.Name).Int("items_bytes", len(marked)).
+						Msg("a large call's items bypassed mcp-go's decoding")
 				}
 			}
 			return next(ctx, req)

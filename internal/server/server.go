@@ -91,7 +91,7 @@ func New(o Options) (*mcpserver.MCPServer, error) {
 	s := mcpserver.NewMCPServer(Name, o.Version,
 		mcpserver.WithToolCapabilities(false),
 		mcpserver.WithRecovery(),
-		mcpserver.WithToolHandlerMiddleware(unstash(itemsFields())),
+		mcpserver.WithToolHandlerMiddleware(unstash(itemsFields(), o.Logger)),
 		mcpserver.WithToolHandlerMiddleware(paced),
 		mcpserver.WithToolHandlerMiddleware(checks.middleware(gv)),
 		mcpserver.WithToolHandlerMiddleware(gv.middleware),
