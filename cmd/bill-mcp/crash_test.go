@@ -6,9 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,21 +82,38 @@ func (s *rawServer) until(stop func(map[string]any) bool) map[string]any {
 
 // slowAnswerEmulator applies each call at once and answers it after delay,
 // whatever happens to the caller meanwhile: a server killed in that window
-// leaves records at BILL it never learned the ids of.
+// leaves records at BILL it never learned the ids of. From the holdFrom-th
+// Bulk call on (0: never) calls are applied but not answered until the
+// caller gives up; held is closed when the first of them is applied.
 type slowAnswerEmulator struct {
 	*emulator.Emulator
-	URL string
+	URL      string
+	holdFrom atomic.Int64
+	held     chan struct{}
+	heldOnce sync.Once
+	bulks    atomic.Int64 // Bulk calls applied
+	answered atomic.Int64 // Bulk calls answered
+	dropped  atomic.Int64 // calls applied whose answer never left
+	conns    atomic.Int64 // connections open
 }
 
 func startSlowAnswerEmulator(t *testing.T, cfg emulator.Config, delay time.Duration) *slowAnswerEmulator {
 	t.Helper()
-	e := &slowAnswerEmulator{Emulator: emulator.New(cfg)}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e := &slowAnswerEmulator{Emulator: emulator.New(cfg), held: make(chan struct{})}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := httptest.NewRecorder()
 		e.Emulator.ServeHTTP(rec, r.WithContext(context.WithoutCancel(r.Context())))
+		wait := time.After(delay)
+		if strings.Contains(r.URL.Path, "/Bulk/") {
+			if k, from := e.bulks.Add(1), e.holdFrom.Load(); from > 0 && k >= from {
+				e.heldOnce.Do(func() { close(e.held) })
+				wait = nil
+			}
+		}
 		select {
-		case <-time.After(delay):
+		case <-wait:
 		case <-r.Context().Done():
+			e.dropped.Add(1)
 			return
 		}
 		for k, v := range rec.Header() {
@@ -100,17 +121,31 @@ func startSlowAnswerEmulator(t *testing.T, cfg emulator.Config, delay time.Durat
 		}
 		w.WriteHeader(rec.Code)
 		_, _ = w.Write(rec.Body.Bytes())
+		if strings.Contains(r.URL.Path, "/Bulk/") {
+			e.answered.Add(1)
+		}
 	}))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			e.conns.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			e.conns.Add(-1)
+		}
+	}
+	srv.Start()
 	t.Cleanup(srv.Close)
 	e.URL = srv.URL + "/api/v2"
 	return e
 }
 
 // TestKill9MidImportResumes kills the server (SIGKILL) at about 30% of a
-// 1,000-contact import, runs the same call again on a new server, and
-// finds exactly 1,000 contacts at BILL and an answer that accounts for all
-// 1,000. The contacts repeat 50 keys 20 times each, so reconciliation by
-// content alone could not tell them apart: the journal must.
+// 1,000-contact import (3 chunks of 100 answered, the 4th applied at BILL
+// and its answer still on its way), runs the same call again on a new
+// server, and finds exactly 1,000 contacts at BILL and an answer that
+// accounts for all 1,000. The contacts repeat 50 keys 20 times each, so
+// reconciliation by content alone could not tell them apart: the journal
+// must.
 func TestKill9MidImportResumes(t *testing.T) {
 	start := time.Now()
 	defer func() { t.Logf("took %s", time.Since(start)) }()
@@ -120,7 +155,9 @@ func TestKill9MidImportResumes(t *testing.T) {
 	vaultCmd(t, env, "", "init")
 	vaultCmd(t, env, "devKey="+id.DevKey+"\nuserName="+id.UserName+"\npassword="+id.Password+"\norgId="+id.OrgID+"\nenvironment=sandbox\n", "set", "acme")
 
-	bill, err := billapi.New(billapi.Config{BaseURL: emu.URL, Credentials: billapi.Credentials{
+	// no idle connections of its own: after the kill, open connections
+	// are the dead server's
+	bill, err := billapi.New(billapi.Config{BaseURL: emu.URL, HTTPClient: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}, Credentials: billapi.Credentials{
 		DevKey: secret.New(id.DevKey), UserName: secret.New(id.UserName), Password: secret.New(id.Password), OrgID: id.OrgID}})
 	if err != nil {
 		t.Fatal(err)
@@ -145,25 +182,32 @@ func TestKill9MidImportResumes(t *testing.T) {
 		"_meta": map[string]any{"progressToken": "crash"}}}
 
 	t.Logf("%s: vault ready, customers made", time.Since(start))
+	emu.bulks.Store(0)
+	emu.answered.Store(0)
+	emu.holdFrom.Store(4)
 	first := startRawServer(t, env, "--profile", "acme", "--base-url", emu.URL)
 	first.send(call)
-	first.until(func(m map[string]any) bool {
-		if m["id"] == float64(1) {
-			t.Fatalf("the import finished before the kill: %v", m)
-		}
-		p, _ := m["params"].(map[string]any)
-		return m["method"] == "notifications/progress" && p["progress"].(float64) >= 300
-	})
-	time.Sleep(20 * time.Millisecond) // the next chunk is applied, its answer on its way
+	select {
+	case <-emu.held:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the import never reached its 4th chunk; stderr:\n%s", first.cmd.Stderr)
+	}
+	waitUntil(t, 10*time.Second, "the first 3 chunks are answered", func() bool { return emu.answered.Load() >= 3 })
 	if err := first.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	_ = first.cmd.Wait()
-	time.Sleep(100 * time.Millisecond) // let a chunk on the wire land at BILL
+	emu.holdFrom.Store(0)
+	// Every request the dead server had sent is handled (applied) once its
+	// connections are closed.
+	waitUntil(t, 10*time.Second, "the dead server's connections close", func() bool { return emu.conns.Load() == 0 })
 	before := emu.Stats().Objects["CustomerContact"]
-	t.Logf("killed at ~30%%: %d contacts at BILL", before)
-	if before == 0 || before >= n {
-		t.Fatalf("%d contacts at BILL after the kill, want some but not all", before)
+	t.Logf("killed after %d chunks applied, %d answered, %d answers lost: %d contacts at BILL", emu.bulks.Load(), emu.answered.Load(), emu.dropped.Load(), before)
+	if emu.dropped.Load() == 0 {
+		t.Fatal("no applied chunk lost its answer: the kill did not leave BILL ahead of the journal")
+	}
+	if before < 400 || before >= n {
+		t.Fatalf("%d contacts at BILL after the kill, want 3 answered chunks and at least one applied unanswered, not all", before)
 	}
 
 	t.Logf("%s: killed", time.Since(start))
