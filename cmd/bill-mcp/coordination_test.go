@@ -166,6 +166,17 @@ func seedCustomer(t *testing.T, c *client.Client) string {
 	return sc["customer"].(map[string]any)["id"].(string)
 }
 
+// clearOfHourEnd waits out the end of a clock hour less than 20 s away:
+// the test counts hourly budgets, which BILL and bill-mcp both reset then.
+func clearOfHourEnd(t *testing.T) {
+	t.Helper()
+	now := time.Now()
+	if left := now.Truncate(time.Hour).Add(time.Hour).Sub(now); left < 20*time.Second {
+		t.Logf("waiting %s for the clock hour to turn", left.Round(time.Second))
+		time.Sleep(left + 100*time.Millisecond)
+	}
+}
+
 // checkShared asserts the done-when figures at the emulator: exactly 3 in
 // flight at the door at the peak since the last reset (more: the limits
 // were not shared; fewer: the load never filled the cap, so sharing was
@@ -193,6 +204,7 @@ func checkShared(t *testing.T, e *watchedEmulator, logins int64) {
 // TestThreeProcessesShareLimitsLocally: three servers on one vault profile
 // (local backend), 100 concurrent tool calls each, one emulator.
 func TestThreeProcessesShareLimitsLocally(t *testing.T) {
+	clearOfHourEnd(t)
 	id := emulator.DemoIdentity()
 	emu := startWatchedEmulator(t, emulator.Config{Identity: id, Latency: 5 * time.Millisecond})
 	env := serverEnv("BILL_MCP_VAULT_DIR="+t.TempDir()+"/vault", "BILL_MCP_VAULT_PASSPHRASE=share-test-passphrase")
@@ -242,6 +254,7 @@ func roundRobin(t *testing.T, addrs []string) string {
 // concurrent tool calls per client; progress of a bulk call still reaches
 // the client that asked.
 func TestThreeReplicasShareLimitsOnRedis(t *testing.T) {
+	clearOfHourEnd(t)
 	rs := redistest.Start(t)
 	emu := startWatchedEmulator(t, emulator.Config{Latency: 5 * time.Millisecond})
 	const token = "replica-test-token-7c2e"
@@ -460,6 +473,7 @@ func TestRedisStoppedMidRun(t *testing.T) {
 // hour; three processes spend the shared budget and stop locally, before
 // BILL answers BDC_1144, with errors that say when the hour resets.
 func TestHourlyBudgetStopsBeforeBILL(t *testing.T) {
+	clearOfHourEnd(t)
 	emu := startWatchedEmulator(t, emulator.Config{HourlyLimit: 300})
 	env := demoEnv(emu.URL, "XDG_CACHE_HOME="+t.TempDir())
 	var servers []*stdioServer
