@@ -174,6 +174,22 @@ func (d *failingDialer) transport() *http.Transport {
 	}}
 }
 
+// createReadBulk are one call of each kind on c (a create, a read, a bulk
+// create), customers named after tag.
+func createReadBulk(ctx context.Context, c *billapi.Client, tag string) map[string]func() error {
+	return map[string]func() error{
+		"create": func() error {
+			_, err := c.CreateCustomer(ctx, billapi.Customer{Name: billapi.String(tag + " Co")})
+			return err
+		},
+		"read": func() error { _, err := c.ListCustomers(ctx, billapi.ListParams{}); return err },
+		"bulk": func() error {
+			_, err := c.BulkCreateCustomers(ctx, []billapi.Customer{{Name: billapi.String(tag + " A")}}, billapi.BulkOptions{})
+			return err
+		},
+	}
+}
+
 // TestUnreachableNothingSent: a request that never left answers at once
 // that nothing was sent, with no reconciliation and at most one retry.
 func TestUnreachableNothingSent(t *testing.T) {
@@ -185,17 +201,7 @@ func TestUnreachableNothingSent(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.fail.Store(true)
-	for name, call := range map[string]func() error{
-		"create": func() error {
-			_, err := c.CreateCustomer(ctx, billapi.Customer{Name: billapi.String("Far Co")})
-			return err
-		},
-		"read": func() error { _, err := c.ListCustomers(ctx, billapi.ListParams{}); return err },
-		"bulk": func() error {
-			_, err := c.BulkCreateCustomers(ctx, []billapi.Customer{{Name: billapi.String("Far A")}}, billapi.BulkOptions{})
-			return err
-		},
-	} {
+	for name, call := range createReadBulk(ctx, c, "Far") {
 		before, lists := d.dials.Load(), e.script.count("List/Customer")
 		err := call()
 		var be *billapi.Error
@@ -504,17 +510,7 @@ func TestCoordinationFailureSendsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	coord.broken.Store(true)
-	for name, call := range map[string]func() error{
-		"create": func() error {
-			_, err := c.CreateCustomer(ctx, billapi.Customer{Name: billapi.String("Unchecked Co")})
-			return err
-		},
-		"read": func() error { _, err := c.ListCustomers(ctx, billapi.ListParams{}); return err },
-		"bulk": func() error {
-			_, err := c.BulkCreateCustomers(ctx, []billapi.Customer{{Name: billapi.String("Unchecked A")}}, billapi.BulkOptions{})
-			return err
-		},
-	} {
+	for name, call := range createReadBulk(ctx, c, "Unchecked") {
 		lists, creates, bulks := e.script.count("List/Customer"), e.script.count("Crud/Create/Customer"), e.script.count("Bulk/Crud/Create/Customer")
 		err := call()
 		var be *billapi.Error
