@@ -105,11 +105,13 @@ func Touched(args map[string]any, result any) ([]Ref, int) {
 		}
 		var others []Ref
 		for _, k := range slices.Sorted(maps.Keys(x)) {
-			if raw, ok := rawitems.Items(x[k]); ok {
-				unseen += walkSample(raw, func(e any) { walk(e, depth+1) })
-				continue
+			v := x[k]
+			if raw, ok := rawitems.Items(v); ok {
+				var left int
+				v, left = sampleItems(raw)
+				unseen += left
 			}
-			switch val := x[k].(type) {
+			switch val := v.(type) {
 			case string:
 				if idKeys[k] && k != "id" && idRE.MatchString(val) {
 					if own.ID == "" {
@@ -137,34 +139,32 @@ func Touched(args map[string]any, result any) ([]Ref, int) {
 	}
 	walk(args, 0)
 	walk(result, 0)
-	n := len(refs) + unseen
-	if n > maxRefs {
+	n := len(refs) + unseen // an item past the sample counts as one record
+	if len(refs) > maxRefs {
 		refs = refs[:maxRefs]
 	}
 	return refs, n
 }
 
-// walkSample walks the first maxRefs items of a JSON array kept as text
-// (internal/rawitems) and returns how many it left unwalked.
-func walkSample(raw string, walk func(any)) int {
+// sampleItems decodes the first maxRefs items of a JSON array kept as text
+// (internal/rawitems) and returns them with how many it left undecoded.
+func sampleItems(raw string) (sample []any, left int) {
 	n, err := rawitems.Count(raw)
 	if err != nil {
-		return 0
+		return nil, 0
 	}
 	dec, err := rawitems.NewDecoder(raw)
 	if err != nil {
-		return 0
+		return nil, 0
 	}
-	seen := 0
-	for seen < maxRefs {
+	for len(sample) < maxRefs {
 		_, v, err := dec.Next()
 		if err != nil {
 			break
 		}
-		walk(v)
-		seen++
+		sample = append(sample, v)
 	}
-	return n - seen
+	return sample, n - len(sample)
 }
 
 func truncate(s string, n int) string {
