@@ -296,6 +296,7 @@ func (j *Journal) apply(r record) {
 			if t, ok := j.begun[i]; !ok || at.Before(t) {
 				j.begun[i] = at
 			}
+			delete(j.failed, i) // sent again: its earlier failure says nothing of this send
 			setAction(j.intent, i, r.A)
 		}
 	case recDone:

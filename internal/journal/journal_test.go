@@ -109,6 +109,49 @@ func TestJournalRecordsAndResumes(t *testing.T) {
 	}
 }
 
+// TestJournalFailedThenResentIsInDoubt: an item that failed, was sent
+// again by a later call and then lost to a crash is in doubt: its
+// earlier failure says nothing of whether the second send was applied.
+func TestJournalFailedThenResentIsInDoubt(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			store := open()
+			step := func(f func(j *Journal) error) {
+				t.Helper()
+				j, err := store.Open(t.Context(), "tool", "k", "d", 5)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := f(j); err != nil {
+					t.Fatal(err)
+				}
+				if err := j.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			step(func(j *Journal) error { // call 1: item 3 fails, the rest are done
+				if _, err := j.Begin([]int{0, 1, 2, 3, 4}); err != nil {
+					return err
+				}
+				return j.Settle([]int{0, 1, 2, 4}, []string{"a", "b", "c", "e"}, []int{3})
+			})
+			step(func(j *Journal) error { // call 2: item 3 sent again, then a crash
+				if doubt, _ := j.InDoubt(); len(doubt) != 0 {
+					t.Errorf("before the resend: in doubt %v, want none", doubt)
+				}
+				_, err := j.Begin([]int{3})
+				return err
+			})
+			step(func(j *Journal) error { // call 3
+				if doubt, _ := j.InDoubt(); !slices.Equal(doubt, []int{3}) {
+					t.Errorf("after the resend was lost: in doubt %v, want [3]", doubt)
+				}
+				return nil
+			})
+		})
+	}
+}
+
 func TestJournalMismatchAndScope(t *testing.T) {
 	s := NewMemory("org")
 	j, err := s.Open(t.Context(), "tool", "k", "d1", 3)
