@@ -54,13 +54,24 @@ var ErrNotArray = errors.New("the items are not a JSON array")
 // once without decoding anything. It fails for anything but one valid-looking
 // array (the elements themselves are checked when they are decoded).
 func Count(raw string) (int, error) {
-	i := skipSpace(raw, 0)
-	if i >= len(raw) || raw[i] != '[' {
+	end, n, ok := scanArray(raw, skipSpace(raw, 0))
+	if !ok || skipSpace(raw, end) != len(raw) {
 		return 0, ErrNotArray
 	}
-	depth, n, inString, empty := 1, 0, false, true
-	for i++; i < len(raw); i++ {
-		c := raw[i]
+	return n, nil
+}
+
+// scanArray scans the JSON array that starts at s[i], without decoding
+// anything, and returns the index just past its closing bracket and how
+// many elements it holds; ok is false when s[i] begins no array or the
+// array does not end.
+func scanArray[T ~string | ~[]byte](s T, i int) (end, n int, ok bool) {
+	if i >= len(s) || s[i] != '[' {
+		return 0, 0, false
+	}
+	depth, inString, empty := 1, false, true
+	for i++; i < len(s); i++ {
+		c := s[i]
 		if inString {
 			switch c {
 			case '\\':
@@ -90,17 +101,14 @@ func Count(raw string) (int, error) {
 		case ']', '}':
 			depth--
 			if depth == 0 {
-				if j := skipSpace(raw, i+1); j != len(raw) {
-					return 0, ErrNotArray
-				}
 				if !empty {
 					n++
 				}
-				return n, nil
+				return i + 1, n, true
 			}
 		}
 	}
-	return 0, ErrNotArray
+	return 0, 0, false
 }
 
 func skipSpace(s string, i int) int {
@@ -174,7 +182,7 @@ func Rewrite(frame []byte, itemsField func(tool string) string, st *Stash) []byt
 		return frame
 	}
 	start, end, ok := findArgument(frame, field)
-	if !ok || frame[start] != '[' {
+	if !ok {
 		return frame
 	}
 	value := Marker + string(frame[start:end])
@@ -286,7 +294,7 @@ func StashFrom(ctx context.Context) *Stash {
 }
 
 // findArgument returns the byte span of params.arguments[field] in a valid
-// JSON-RPC frame.
+// JSON-RPC frame; ok is false unless that value is an array.
 func findArgument(frame []byte, field string) (start, end int, ok bool) {
 	dec := json.NewDecoder(bytes.NewReader(frame))
 	if !enterObject(dec) || !seekKey(dec, "params") || !enterObject(dec) || !seekKey(dec, "arguments") || !enterObject(dec) || !seekKey(dec, field) {
@@ -297,11 +305,10 @@ func findArgument(frame []byte, field string) (start, end int, ok bool) {
 	for i < len(frame) && (frame[i] == ':' || frame[i] == ' ' || frame[i] == '\t' || frame[i] == '\r' || frame[i] == '\n') {
 		i++
 	}
-	var skip json.RawMessage
-	if err := dec.Decode(&skip); err != nil {
-		return 0, 0, false
-	}
-	return i, int(dec.InputOffset()), i < len(frame)
+	// Only an array is wanted, and the frame is valid JSON: scan to its
+	// end rather than have the decoder buffer and copy it.
+	end, _, ok = scanArray(frame, i)
+	return i, end, ok
 }
 
 func enterObject(dec *json.Decoder) bool {
