@@ -101,17 +101,22 @@ func (k *knownIDs) begin(ctx context.Context, keys []string) error {
 	}
 }
 
-// end records that those creates came back, and the ids they created: the
-// ids become known before the keys stop counting as in flight.
-func (k *knownIDs) end(keys, created []string) {
+// knowLocked records ids ("" skipped) as seen now. k.mu is held.
+func (k *knownIDs) knowLocked(ids []string) {
 	now := time.Now()
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	for _, id := range created {
+	for _, id := range ids {
 		if id != "" {
 			k.addLocked(id, now)
 		}
 	}
+}
+
+// end records that those creates came back, and the ids they created: the
+// ids become known before the keys stop counting as in flight.
+func (k *knownIDs) end(keys, created []string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.knowLocked(created)
 	for _, key := range keys {
 		if k.inflight[key]--; k.inflight[key] <= 0 {
 			delete(k.inflight, key)

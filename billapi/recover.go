@@ -37,13 +37,8 @@ func findCreated[T any](ctx context.Context, c *Client, k kind[T], objs []T, sen
 	if len(objs) == 0 {
 		return nil, nil
 	}
-	now := time.Now()
 	c.known.mu.Lock()
-	for _, id := range claimed {
-		if id != "" {
-			c.known.addLocked(id, now)
-		}
-	}
+	c.known.knowLocked(claimed)
 	c.known.mu.Unlock()
 	batch := make([]T, len(objs))
 	for i := range objs {

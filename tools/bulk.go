@@ -386,7 +386,12 @@ func (s *bulkSpec[In, Out]) send(ctx context.Context, j *journal.Journal, r *bul
 	return nil
 }
 
-// inDoubt reports an item error after which the item may have been applied.
+// inDoubt reports an item error after which the item may have been
+// applied and must be looked for before it is sent again. billapi has
+// already settled every item it could (reading records back, finding
+// created ones), so only OUTCOME_UNKNOWN is left uncertain, unlike the
+// single calls of onboard and upsert (mayHaveApplied); and only a create
+// needs looking for, as an update or delete sent again does no harm.
 func (s *bulkSpec[In, Out]) inDoubt(e *billapi.Error) bool {
 	return s.op == OpCreate && e != nil && e.Code == billapi.CodeUndecidedOutcome
 }

@@ -227,7 +227,7 @@ func itemsLeftToHandler(field string, stand any, check func(any) (any, *mcp.Call
 			return check(args)
 		}
 		items := m[field]
-		if src, ok := newItemSource(items); !ok || src.n == 0 {
+		if _, ok := newItemSource(items); !ok {
 			return check(args)
 		}
 		shallow := make(map[string]any, len(m))

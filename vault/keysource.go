@@ -39,7 +39,9 @@ const DefaultKeyringTimeout = 5 * time.Second
 // KeyKind says where the vault key comes from.
 type KeyKind int
 
-// Key sources, in the order they are tried.
+// Key sources. They are tried identity file first, then passphrase file,
+// passphrase variable and OS keyring (resolveKeySource); the values keep
+// the order they were added in.
 const (
 	KeyNone           KeyKind = iota // nothing usable was found
 	KeyPassphraseFile                // BILL_MCP_VAULT_PASSPHRASE_FILE

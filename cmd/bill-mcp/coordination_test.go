@@ -75,13 +75,18 @@ func startWatchedEmulator(t *testing.T, cfg emulator.Config) *watchedEmulator {
 		case <-r.Context().Done():
 			return
 		}
-		maps.Copy(rw.Header(), rec.Header())
-		rw.WriteHeader(rec.Code)
-		_, _ = rw.Write(rec.Body.Bytes())
+		replay(rw, rec)
 	}))
 	t.Cleanup(srv.Close)
 	w.URL = srv.URL + "/api/v2"
 	return w
+}
+
+// replay sends the answer rec recorded.
+func replay(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
+	maps.Copy(w.Header(), rec.Header())
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
 }
 
 // answerStarts calls start when the answer's status or first bytes are
@@ -171,7 +176,7 @@ func seedCustomer(t *testing.T, c *client.Client) string {
 func clearOfHourEnd(t *testing.T) {
 	t.Helper()
 	now := time.Now()
-	if left := now.Truncate(time.Hour).Add(time.Hour).Sub(now); left < 20*time.Second {
+	if left := billapi.TopOfNextHour(now).Sub(now); left < 20*time.Second {
 		t.Logf("waiting %s for the clock hour to turn", left.Round(time.Second))
 		time.Sleep(left + 100*time.Millisecond)
 	}

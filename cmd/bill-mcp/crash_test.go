@@ -116,11 +116,7 @@ func startSlowAnswerEmulator(t *testing.T, cfg emulator.Config, delay time.Durat
 			e.dropped.Add(1)
 			return
 		}
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.Code)
-		_, _ = w.Write(rec.Body.Bytes())
+		replay(w, rec)
 		if strings.Contains(r.URL.Path, "/Bulk/") {
 			e.answered.Add(1)
 		}

@@ -145,12 +145,8 @@ func NewDir(dir string, seal Sealer, scope string) (*Store, error) {
 	return &Store{dir: dir, seal: seal, scope: scope, now: time.Now, busy: map[string]bool{}}, nil
 }
 
-// Persistent reports whether journals outlive this process.
-func (s *Store) Persistent() bool { return s.dir != "" }
-
-// Digest is a request's fingerprint: SHA-256 over the parts, each
-// length-prefixed.
-func Digest(parts ...[]byte) string {
+// hashParts is SHA-256 over the parts, each length-prefixed, in hex.
+func hashParts(parts ...[]byte) string {
 	h := sha256.New()
 	for _, p := range parts {
 		fmt.Fprintf(h, "%d:", len(p))
@@ -186,7 +182,7 @@ func DeriveKey(digest string) string {
 }
 
 func (s *Store) name(tool, key string) string {
-	return Digest([]byte(s.scope), []byte(tool), []byte(key))[:32]
+	return hashParts([]byte(s.scope), []byte(tool), []byte(key))[:32]
 }
 
 // Open returns the journal of (tool, key), creating it for a request of n
@@ -243,7 +239,6 @@ func (s *Store) Open(ctx context.Context, tool, key, digest string, n int) (*Jou
 			release()
 			return nil, err
 		}
-		j.created = time.UnixMilli(h.At)
 		return j, nil
 	}
 	h := recs[0]
@@ -252,7 +247,6 @@ func (s *Store) Open(ctx context.Context, tool, key, digest string, n int) (*Jou
 		release()
 		return nil, fmt.Errorf("%w (first used %s)", ErrMismatch, time.UnixMilli(h.At).UTC().Format(time.RFC3339))
 	}
-	j.created = time.UnixMilli(h.At)
 	for _, r := range recs[1:] {
 		j.apply(r)
 	}
@@ -274,7 +268,6 @@ type Journal struct {
 	release func()
 	n       int
 	now     func() time.Time
-	created time.Time
 
 	mu     sync.Mutex
 	done   map[int]string
@@ -284,9 +277,6 @@ type Journal struct {
 	intent map[int]Action    // action of the latest begin of items begun with one
 	closed bool
 }
-
-// Created is when the journal's first call started.
-func (j *Journal) Created() time.Time { return j.created }
 
 func (j *Journal) apply(r record) {
 	switch r.T {
