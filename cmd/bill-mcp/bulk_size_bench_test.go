@@ -3,11 +3,8 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -28,8 +25,7 @@ func BenchmarkBulk100kCustomers(b *testing.B) {
 		emu := startRecordingEmulator(b, emulator.Config{Identity: id, HourlyLimit: 1_000_000})
 		dir := b.TempDir()
 		env := serverEnv("BILL_MCP_VAULT_DIR="+dir+"/v", "BILL_MCP_VAULT_IDENTITY_FILE="+dir+"/vault.key")
-		vaultCmd(b, env, "", "init")
-		vaultCmd(b, env, "devKey="+id.DevKey+"\nuserName="+id.UserName+"\npassword="+id.Password+"\norgId="+id.OrgID+"\nenvironment=sandbox\n", "set", "acme")
+		demoVault(b, env)
 
 		items := make([]any, n)
 		for i := range items {
@@ -39,50 +35,20 @@ func BenchmarkBulk100kCustomers(b *testing.B) {
 			"name": "bulk_create_customers", "arguments": map[string]any{"customers": items}, "_meta": map[string]any{"progressToken": "big"}}})
 		items = nil
 
-		cmd := exec.Command(binPath, "serve", "--profile", "acme", "--base-url", emu.URL)
-		cmd.Env = env
-		stderr := &lockedBuffer{}
-		cmd.Stderr = stderr
-		in, _ := cmd.StdinPipe()
-		out, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
-		lines := bufio.NewScanner(out)
-		lines.Buffer(make([]byte, 1<<20), 256<<20)
-		send := func(p []byte) { _, _ = in.Write(append(p, '\n')) }
-		var answer []byte
+		srv := startRawServer(b, env, "--profile", "acme", "--base-url", emu.URL)
 		notes := 0
-		wait := func(id float64) {
-			for lines.Scan() {
-				var m struct {
-					ID     any    `json:"id"`
-					Method string `json:"method"`
-				}
-				if json.Unmarshal(lines.Bytes(), &m) != nil {
-					b.Fatalf("not JSON: %.200s", lines.Bytes())
-				}
-				if m.Method == "notifications/progress" {
-					notes++
-				}
-				if m.ID == id {
-					answer = append([]byte(nil), lines.Bytes()...)
-					return
-				}
-			}
-			b.Fatalf("server ended; stderr:\n%s", stderr)
-		}
-		send([]byte(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}`))
-		wait(1)
-		send([]byte(`{"jsonrpc":"2.0","method":"notifications/initialized"}`))
 		start := time.Now()
-		send(req)
-		wait(2)
+		srv.sendLine(req)
+		srv.until(func(m map[string]any) bool {
+			if m["method"] == "notifications/progress" {
+				notes++
+			}
+			return m["id"] == float64(2)
+		})
 		elapsed := time.Since(start)
-		peakMB := peakRSSMB(b, cmd.Process.Pid)
-		_ = in.Close()
-		_, _ = io.Copy(io.Discard, out)
-		_ = cmd.Wait()
+		peakMB := peakRSSMB(b, srv.cmd.Process.Pid)
+		answer := srv.last
+		srv.stop()
 
 		var frame struct {
 			Result struct {

@@ -213,8 +213,7 @@ func TestThreeProcessesShareLimitsLocally(t *testing.T) {
 	id := emulator.DemoIdentity()
 	emu := startWatchedEmulator(t, emulator.Config{Identity: id, Latency: 5 * time.Millisecond})
 	env := serverEnv("BILL_MCP_VAULT_DIR="+t.TempDir()+"/vault", "BILL_MCP_VAULT_PASSPHRASE=share-test-passphrase")
-	vaultCmd(t, env, "", "init")
-	vaultCmd(t, env, "devKey="+id.DevKey+"\nuserName="+id.UserName+"\npassword="+id.Password+"\norgId="+id.OrgID+"\nenvironment=sandbox\n", "set", "acme")
+	demoVault(t, env)
 
 	var servers []*stdioServer
 	for range 3 {

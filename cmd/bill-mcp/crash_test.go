@@ -1,15 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,65 +16,6 @@ import (
 	"github.com/bill-mcp/bill-mcp/billapi/emulator"
 	"github.com/bill-mcp/bill-mcp/secret"
 )
-
-// rawServer is `bill-mcp serve` driven over raw JSON-RPC lines, so the test
-// can kill the process at a chosen message.
-type rawServer struct {
-	t     *testing.T
-	cmd   *exec.Cmd
-	in    io.WriteCloser
-	lines *bufio.Scanner
-}
-
-func startRawServer(t *testing.T, env []string, args ...string) *rawServer {
-	t.Helper()
-	cmd := exec.Command(binPath, append([]string{"serve"}, args...)...)
-	cmd.Env = env
-	cmd.Stderr = &lockedBuffer{}
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	s := &rawServer{t: t, cmd: cmd, in: in, lines: bufio.NewScanner(out)}
-	s.lines.Buffer(make([]byte, 1<<20), 64<<20)
-	s.send(map[string]any{"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": map[string]any{
-		"protocolVersion": "2025-11-25", "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "crash-test", "version": "1"}}})
-	s.until(func(m map[string]any) bool { return m["id"] == float64(0) })
-	s.send(map[string]any{"jsonrpc": "2.0", "method": "notifications/initialized"})
-	return s
-}
-
-func (s *rawServer) send(v any) {
-	s.t.Helper()
-	b, _ := json.Marshal(v)
-	if _, err := s.in.Write(append(b, '\n')); err != nil {
-		s.t.Fatalf("write to server: %v", err)
-	}
-}
-
-// until reads messages until stop accepts one, which it returns.
-func (s *rawServer) until(stop func(map[string]any) bool) map[string]any {
-	s.t.Helper()
-	for s.lines.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(s.lines.Bytes(), &m); err != nil {
-			s.t.Fatalf("stdout line is not JSON: %q", s.lines.Text())
-		}
-		if stop(m) {
-			return m
-		}
-	}
-	s.t.Fatalf("server output ended: %v; stderr:\n%s", s.lines.Err(), s.cmd.Stderr)
-	return nil
-}
 
 // slowAnswerEmulator applies each call at once and answers it after delay,
 // whatever happens to the caller meanwhile: a server killed in that window
@@ -148,8 +85,7 @@ func TestKill9MidImportResumes(t *testing.T) {
 	id := emulator.DemoIdentity()
 	emu := startSlowAnswerEmulator(t, emulator.Config{Identity: id}, 40*time.Millisecond)
 	env := serverEnv("BILL_MCP_VAULT_DIR="+t.TempDir()+"/vault", "BILL_MCP_VAULT_IDENTITY_FILE="+t.TempDir()+"/vault.key")
-	vaultCmd(t, env, "", "init")
-	vaultCmd(t, env, "devKey="+id.DevKey+"\nuserName="+id.UserName+"\npassword="+id.Password+"\norgId="+id.OrgID+"\nenvironment=sandbox\n", "set", "acme")
+	demoVault(t, env)
 
 	// no idle connections of its own: after the kill, open connections
 	// are the dead server's

@@ -21,6 +21,16 @@ func vaultCmd(t testing.TB, env []string, stdin string, args ...string) string {
 	return string(out)
 }
 
+// demoVault makes the vault env names and in it the profile "acme" holding
+// the emulator's demo identity.
+func demoVault(t testing.TB, env []string) {
+	t.Helper()
+	id := emulator.DemoIdentity()
+	vaultCmd(t, env, "", "init")
+	vaultCmd(t, env, "devKey="+id.DevKey+"\nuserName="+id.UserName+"\npassword="+id.Password+
+		"\norgId="+id.OrgID+"\nenvironment=sandbox\n", "set", "acme")
+}
+
 // TestRestartsShareOneLogin: five server starts on one vault profile cause
 // one Login at BILL (the emulator's count); the cached session is reused.
 // Then a changed credential voids the cached session: the next start must
@@ -30,10 +40,7 @@ func TestRestartsShareOneLogin(t *testing.T) {
 	emu := startRecordingEmulator(t, emulator.Config{Identity: id})
 	env := serverEnv("BILL_MCP_VAULT_DIR="+t.TempDir()+"/vault", "BILL_MCP_VAULT_PASSPHRASE=restart-test-passphrase")
 
-	vaultCmd(t, env, "", "init")
-	profile := "devKey=" + id.DevKey + "\nuserName=" + id.UserName + "\npassword=" + id.Password +
-		"\norgId=" + id.OrgID + "\nenvironment=sandbox\n"
-	vaultCmd(t, env, profile, "set", "acme")
+	demoVault(t, env)
 
 	for i := range 5 {
 		s := startStdioServer(t, env, "--profile", "acme", "--base-url", emu.URL)

@@ -3,9 +3,6 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
-	"io"
 	"os/exec"
 	"sort"
 	"testing"
@@ -25,41 +22,16 @@ type startSample struct {
 // and reads the server's peak RSS (peakRSSMB) before closing its stdin.
 func measureStart(tb testing.TB, env []string, args ...string) startSample {
 	tb.Helper()
-	cmd := exec.Command(binPath, append([]string{"serve"}, args...)...)
-	cmd.Env = env
-	stderr := &lockedBuffer{}
-	cmd.Stderr = stderr
-	in, _ := cmd.StdinPipe()
-	out, _ := cmd.StdoutPipe()
 	begin := time.Now()
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
+	s := launchRawServer(tb, env, args...)
+	s.initialize()
+	s.send(map[string]any{"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+	if m := s.until(func(m map[string]any) bool { return m["id"] == float64(2) }); m["error"] != nil {
+		tb.Fatalf("tools/list: %v", m["error"])
 	}
-	lines := bufio.NewScanner(out)
-	lines.Buffer(make([]byte, 1<<20), 1<<20)
-	send := func(s string) { _, _ = io.WriteString(in, s+"\n") }
-	wait := func(id float64) {
-		for lines.Scan() {
-			var m map[string]any
-			if json.Unmarshal(lines.Bytes(), &m) == nil && m["id"] == id {
-				if m["error"] != nil {
-					tb.Fatalf("request %v: %v", id, m["error"])
-				}
-				return
-			}
-		}
-		tb.Fatalf("server ended before answering %v; stderr:\n%s", id, stderr)
-	}
-	send(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}`)
-	wait(1)
-	send(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
-	send(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`)
-	wait(2)
 	elapsed := time.Since(begin)
-	peak := peakRSSMB(tb, cmd.Process.Pid)
-	_ = in.Close()
-	_, _ = io.Copy(io.Discard, out)
-	_ = cmd.Wait()
+	peak := peakRSSMB(tb, s.cmd.Process.Pid)
+	s.stop()
 	return startSample{elapsed: elapsed, peakMB: peak}
 }
 
@@ -78,13 +50,11 @@ func measureStart(tb testing.TB, env []string, args ...string) startSample {
 func BenchmarkServeStart(b *testing.B) {
 	id := emulator.DemoIdentity()
 	emu := startRecordingEmulator(b, emulator.Config{Identity: id})
-	profile := "devKey=" + id.DevKey + "\nuserName=" + id.UserName + "\npassword=" + id.Password + "\norgId=" + id.OrgID + "\nenvironment=sandbox\n"
 	dir := b.TempDir()
 	idEnv := serverEnv("BILL_MCP_VAULT_DIR="+dir+"/v-id", "BILL_MCP_VAULT_IDENTITY_FILE="+dir+"/vault.key")
 	ppEnv := serverEnv("BILL_MCP_VAULT_DIR="+dir+"/v-pp", "BILL_MCP_VAULT_PASSPHRASE=bench-passphrase")
 	for _, env := range [][]string{idEnv, ppEnv} {
-		vaultCmd(b, env, "", "init")
-		vaultCmd(b, env, profile, "set", "acme")
+		demoVault(b, env)
 	}
 	agent := exec.Command(binPath, "agent", "add", "bench", "--grant", "customers=read")
 	agent.Env = ppEnv
