@@ -320,35 +320,15 @@ func (s *bulkSpec[In, Out]) send(ctx context.Context, j *journal.Journal, r *bul
 	settle := func(outs []billapi.ItemOutcome) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		var doneIdx, failedIdx []int
-		var doneIDs []string
-		for _, o := range outs {
-			if o.Index < 0 || o.Index >= len(todo) {
-				continue
-			}
-			i := todo[o.Index]
-			switch {
-			case o.ID != "":
-				doneIdx, doneIDs = append(doneIdx, i), append(doneIDs, o.ID)
-				r.succeeded++
-			case o.Err != nil:
-				if !s.inDoubt(o.Err) {
-					failedIdx = append(failedIdx, i)
-				}
-				r.failed++
-			}
-		}
-		// A journal that cannot be written loses only the resume
-		// shortcut for these items: the call itself goes on.
-		_ = j.Settle(doneIdx, doneIDs, failedIdx)
+		applied, failed := settleOutcomes(j, "", todo, outs, s.inDoubt)
+		r.succeeded += applied
+		r.failed += failed
 		if r.progress != nil {
 			r.progress(r.resumed+r.succeeded, r.failed)
 		}
 	}
 	results, err := s.bulk(ctx, batch, billapi.BulkOptions{Settled: settle, AllStarted: allStarted})
 	answered := make([]bool, len(todo))
-	var doneIdx, failedIdx []int
-	var doneIDs []string
 	for _, res := range results {
 		if res.Index < 0 || res.Index >= len(todo) {
 			continue
@@ -357,13 +337,9 @@ func (s *bulkSpec[In, Out]) send(ctx context.Context, j *journal.Journal, r *bul
 		switch {
 		case res.Object != nil:
 			r.ids[i] = s.id(*res.Object)
-			doneIdx, doneIDs = append(doneIdx, i), append(doneIDs, r.ids[i])
 		case res.Err != nil:
 			x := explain(res.Err, s.entity, s.op, time.Now())
 			r.errs[i] = &x
-			if !s.inDoubt(res.Err) {
-				failedIdx = append(failedIdx, i)
-			}
 		default:
 			continue
 		}
@@ -382,7 +358,8 @@ func (s *bulkSpec[In, Out]) send(ctx context.Context, j *journal.Journal, r *bul
 		}
 		r.errs[i] = &x
 	}
-	_ = j.Settle(doneIdx, doneIDs, failedIdx)
+	// what Settled missed, if anything: the journal skips what it has
+	settleOutcomes(j, "", todo, outcomes(results, s.id), s.inDoubt)
 	return nil
 }
 
@@ -523,18 +500,12 @@ func idsResult(out any, ids []string, succeeded int, text func(ids []string, not
 // notifications go out in order; notify.Send writes each on the result's
 // path before the handler returns, so all of them precede the result.
 func progressReporter(ctx context.Context, req mcp.CallToolRequest, total int) func(succeeded, failed int) {
-	if req.Params.Meta == nil || req.Params.Meta.ProgressToken == nil {
+	send := progressSender(ctx, req)
+	if send == nil {
 		return nil
 	}
-	token := req.Params.Meta.ProgressToken
 	return func(succeeded, failed int) {
-		// A client that went away cannot be told; the bulk call goes on.
-		_ = notify.Send(ctx, "notifications/progress", map[string]any{
-			"progressToken": token,
-			"progress":      succeeded + failed,
-			"total":         total,
-			"message":       fmt.Sprintf("%d of %d items done: %d succeeded, %d failed", succeeded+failed, total, succeeded, failed),
-		})
+		send(succeeded+failed, total, fmt.Sprintf("%d of %d items done: %d succeeded, %d failed", succeeded+failed, total, succeeded, failed))
 	}
 }
 
@@ -542,14 +513,24 @@ func progressReporter(ctx context.Context, req mcp.CallToolRequest, total int) f
 // notifications/progress on the result's path, for multi-step tools that
 // count items done (nil when the client asked for no progress).
 func progressDone(ctx context.Context, req mcp.CallToolRequest) func(done, total int) {
+	send := progressSender(ctx, req)
+	if send == nil {
+		return nil
+	}
+	return func(done, total int) { send(done, total, fmt.Sprintf("%d of %d items done", done, total)) }
+}
+
+// progressSender sends notifications/progress for req on the result's
+// path; nil when the client asked for no progress. A client that went
+// away cannot be told; the call goes on.
+func progressSender(ctx context.Context, req mcp.CallToolRequest) func(progress, total int, message string) {
 	if req.Params.Meta == nil || req.Params.Meta.ProgressToken == nil {
 		return nil
 	}
 	token := req.Params.Meta.ProgressToken
-	return func(done, total int) {
+	return func(progress, total int, message string) {
 		_ = notify.Send(ctx, "notifications/progress", map[string]any{
-			"progressToken": token, "progress": done, "total": total,
-			"message": fmt.Sprintf("%d of %d items done", done, total),
+			"progressToken": token, "progress": progress, "total": total, "message": message,
 		})
 	}
 }

@@ -88,3 +88,44 @@ func mayHaveApplied(err error) bool {
 	}
 	return true
 }
+
+// settleOutcomes journals bulk outcomes over the items idx (an outcome's
+// Index is a position in idx): applied items done with action, refused
+// ones failed, and those inDoubt says may have been applied left in doubt
+// for the next call to look for. It returns how many were applied and how
+// many failed (in doubt or not). A journal that cannot be written loses
+// only the resume shortcut, so its error is dropped; an outcome the
+// journal already holds is not written again.
+func settleOutcomes(j *journal.Journal, action journal.Action, idx []int, outs []billapi.ItemOutcome, inDoubt func(*billapi.Error) bool) (applied, failed int) {
+	var done, refused []int
+	var ids []string
+	for _, o := range outs {
+		if o.Index < 0 || o.Index >= len(idx) {
+			continue
+		}
+		switch i := idx[o.Index]; {
+		case o.ID != "":
+			done, ids = append(done, i), append(ids, o.ID)
+		case o.Err != nil:
+			if !inDoubt(o.Err) {
+				refused = append(refused, i)
+			}
+			failed++
+		}
+	}
+	_ = j.SettleAs(action, done, ids, refused)
+	return len(done), failed
+}
+
+// outcomes are bulk results as BulkOptions.Settled reports them.
+func outcomes[T any](res []billapi.BulkResult[T], id func(T) string) []billapi.ItemOutcome {
+	out := make([]billapi.ItemOutcome, 0, len(res))
+	for _, r := range res {
+		o := billapi.ItemOutcome{Index: r.Index, Err: r.Err}
+		if r.Object != nil {
+			o.ID = id(*r.Object)
+		}
+		out = append(out, o)
+	}
+	return out
+}

@@ -267,46 +267,18 @@ func sendRows(ctx context.Context, c *billapi.Client, j *journal.Journal, plans 
 			}
 		}
 		// what Settled missed, if anything: the journal skips what it has
-		settleRows(j, idx, action)(outcomes(res))
+		settleRows(j, idx, action)(outcomes(res, customerID))
 	}
 	send(creates, createI, 0, OpCreate, journal.Created, c.BulkCreateCustomers)
 	send(updates, updateI, len(creates), OpUpdate, journal.Updated, c.BulkUpdateCustomers)
 }
 
-// settleRows journals the outcomes of a bulk call over the rows idx:
-// applied rows are done with action; rows BILL refused are failed; rows
-// that may have been applied stay in doubt, for the next call's match.
+// settleRows journals the outcomes of a bulk call over the rows idx with
+// action; rows that may have been applied stay in doubt, for the next
+// call's match.
 func settleRows(j *journal.Journal, idx []int, action journal.Action) func([]billapi.ItemOutcome) {
-	return func(outs []billapi.ItemOutcome) {
-		var done, failed []int
-		var ids []string
-		for _, o := range outs {
-			if o.Index < 0 || o.Index >= len(idx) {
-				continue
-			}
-			switch i := idx[o.Index]; {
-			case o.ID != "":
-				done, ids = append(done, i), append(ids, o.ID)
-			case o.Err != nil && !mayHaveApplied(o.Err):
-				failed = append(failed, i)
-			}
-		}
-		// A journal that cannot be written loses only the resume shortcut.
-		_ = j.SettleAs(action, done, ids, failed)
-	}
-}
-
-// outcomes are a bulk call's results as BulkOptions.Settled reports them.
-func outcomes(res []billapi.BulkResult[billapi.Customer]) []billapi.ItemOutcome {
-	out := make([]billapi.ItemOutcome, 0, len(res))
-	for _, r := range res {
-		o := billapi.ItemOutcome{Index: r.Index, Err: r.Err}
-		if r.Object != nil {
-			o.ID = r.Object.ID
-		}
-		out = append(out, o)
-	}
-	return out
+	mayHave := func(e *billapi.Error) bool { return mayHaveApplied(e) }
+	return func(outs []billapi.ItemOutcome) { settleOutcomes(j, action, idx, outs, mayHave) }
 }
 
 // upsertAnswer counts the rows' outcomes; its text repeats the ids only
